@@ -1,0 +1,262 @@
+"""Chalice app: rokka's management API (thin routes) and the render Lambda entry point."""
+from __future__ import annotations
+
+import base64
+
+from chalice import Chalice, Response
+
+from chalicelib import auth
+from chalicelib.bootstrap import services
+from chalicelib.operations import registry
+from chalicelib.render import stack_options
+from chalicelib.services.sourceimages import uploads_from_form
+from chalicelib.web import (ANY_CONTENT_TYPE, api_view, empty_response, json_response, parse_form,
+                            parse_json_any, parse_json_object, parse_json_value)
+
+app = Chalice(app_name="rokka-clone")
+# WebP/AVIF/HEIF are not in Chalice's default binary types; without them bytes responses crash.
+app.api.binary_types.extend(["image/webp", "image/avif", "image/heic", "image/heif", "image/tiff",
+                             "multipart/form-data"])
+
+
+def route(path: str, methods: list[str]):
+    """A Chalice route that accepts any Content-Type and answers errors as rokka's error JSON."""
+    def decorator(fn):
+        return app.route(path, methods=methods, content_types=ANY_CONTENT_TYPE)(api_view(fn))
+    return decorator
+
+
+def req():
+    return app.current_request
+
+
+def principal() -> auth.Principal:
+    svc = services()
+    return auth.authenticate(svc.storage, req().headers, svc.settings.key_pepper)
+
+
+def query() -> dict:
+    return dict(req().query_params or {})
+
+
+def flag(name: str) -> bool:
+    return str(query().get(name, "false")).lower() == "true"
+
+
+# --- discovery (no auth for /operations and /stackoptions) ----------------------------------
+
+@route("/", ["GET"])
+def index():
+    principal()
+    return json_response({"resources": ["/operations", "/organizations", "/sourceimages", "/stacks",
+                                        "/stackoptions", "/users", "/stats"], "environment": "local"})
+
+
+@route("/operations", ["GET"])
+def list_operations():
+    return json_response(registry.describe_all())
+
+
+@route("/stackoptions", ["GET"])
+def list_stack_options():
+    return json_response(stack_options.describe_all())
+
+
+# --- users and API keys -----------------------------------------------------------------------
+
+@route("/users", ["POST"])
+def create_user():
+    return json_response(services().accounts.signup(parse_json_object(req().raw_body)))
+
+
+@route("/user", ["GET"])
+def get_user():
+    return json_response(services().accounts.get_user(principal()))
+
+
+@route("/user/apikeys", ["GET"])
+def list_api_keys():
+    return json_response(services().accounts.list_keys(principal()))
+
+
+@route("/user/apikeys", ["POST"])
+def add_api_key():
+    return json_response(services().accounts.add_key(principal(), parse_json_object(req().raw_body)))
+
+
+@route("/user/apikeys/current", ["GET"])
+def current_api_key():
+    return json_response(services().accounts.current_key(principal()))
+
+
+@route("/user/apikeys/{key_id}", ["DELETE"])
+def delete_api_key(key_id):
+    services().accounts.delete_key(principal(), key_id)
+    return empty_response()
+
+
+# --- organizations and memberships ------------------------------------------------------------
+
+@route("/organizations/{org}", ["PUT"])
+def put_organization(org):
+    return json_response(services().accounts.put_organization(principal(), org, parse_json_object(req().raw_body)))
+
+
+@route("/organizations/{org}", ["GET"])
+def get_organization(org):
+    return json_response(services().accounts.get_organization(principal(), org))
+
+
+@route("/organizations/{org}/memberships", ["GET"])
+def list_memberships(org):
+    return json_response(services().accounts.list_memberships(principal(), org))
+
+
+@route("/organizations/{org}/memberships", ["POST"])
+def create_member_user(org):
+    body = parse_json_object(req().raw_body)
+    return json_response(services().accounts.create_member_user(principal(), org, body), 201)
+
+
+@route("/organizations/{org}/memberships/{user_id}", ["GET"])
+def get_membership(org, user_id):
+    return json_response(services().accounts.get_membership(principal(), org, user_id))
+
+
+@route("/organizations/{org}/memberships/{user_id}", ["PUT"])
+def put_membership(org, user_id):
+    body = parse_json_object(req().raw_body)
+    status, data = services().accounts.put_membership(principal(), org, user_id, body)
+    return empty_response(204) if data is None else json_response(data, status)
+
+
+@route("/organizations/{org}/memberships/{user_id}", ["DELETE"])
+def delete_membership(org, user_id):
+    services().accounts.delete_membership(principal(), org, user_id)
+    return empty_response()
+
+
+# --- source images ---------------------------------------------------------------------------
+
+@route("/sourceimages/{org}", ["POST"])
+def upload_images(org):
+    p, svc = principal(), services()
+    form = parse_form(req().headers.get("content-type"), req().raw_body, svc.settings.max_upload_bytes)
+    return json_response(svc.images.upload(p, org, uploads_from_form(form.fields, form.files)))
+
+
+@route("/sourceimages/{org}", ["GET"])
+def list_images(org):
+    return json_response(services().images.list(principal(), org, query()))
+
+
+@route("/sourceimages/{org}", ["DELETE"])
+def delete_images_by_binary_hash(org):
+    p = principal()
+    binary_hash = query().get("binaryHash") or query().get("binaryhash")
+    if not binary_hash:
+        return json_response({"error": {"code": 400, "message": "binaryHash is required"}}, 400)
+    services().images.delete_by_binary_hash(p, org, binary_hash)
+    return empty_response()
+
+
+@route("/sourceimages/{org}/{hash}", ["GET"])
+def get_image(org, hash):
+    return json_response(services().images.get(principal(), org, hash, include_deleted=flag("deleted")))
+
+
+@route("/sourceimages/{org}/{hash}", ["DELETE"])
+def delete_image(org, hash):
+    services().images.delete(principal(), org, hash)
+    return empty_response()
+
+
+@route("/sourceimages/{org}/{hash}/restore", ["POST"])
+def restore_image(org, hash):
+    return json_response(services().images.restore(principal(), org, hash))
+
+
+@route("/sourceimages/{org}/{hash}/download", ["GET"])
+def download_image(org, hash):
+    data, image = services().images.download(principal(), org, hash)
+    name = image.name.replace('"', "")
+    return Response(body=data, status_code=200, headers={
+        "Content-Type": image.mimetype, "Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@route("/sourceimages/{org}/{hash}/meta/user", ["GET"])
+def get_user_metadata(org, hash):
+    return json_response(services().images.get_user_metadata(principal(), org, hash))
+
+
+@route("/sourceimages/{org}/{hash}/meta/user", ["PATCH"])
+def patch_user_metadata(org, hash):
+    services().images.patch_user_metadata(principal(), org, hash, parse_json_value(req().raw_body))
+    return empty_response()
+
+
+@route("/sourceimages/{org}/{hash}/meta/user", ["PUT"])
+def replace_user_metadata(org, hash):
+    services().images.replace_user_metadata(principal(), org, hash, parse_json_value(req().raw_body))
+    return empty_response()
+
+
+@route("/sourceimages/{org}/{hash}/meta/user", ["DELETE"])
+def delete_user_metadata(org, hash):
+    services().images.delete_user_field(principal(), org, hash, None)
+    return empty_response()
+
+
+@route("/sourceimages/{org}/{hash}/meta/user/{field}", ["GET"])
+def get_user_field(org, hash, field):
+    return json_response(services().images.get_user_metadata(principal(), org, hash, field))
+
+
+@route("/sourceimages/{org}/{hash}/meta/user/{field}", ["PUT"])
+def put_user_field(org, hash, field):
+    services().images.set_user_field(principal(), org, hash, field, parse_json_any(req().raw_body))
+    return empty_response()
+
+
+@route("/sourceimages/{org}/{hash}/meta/user/{field}", ["DELETE"])
+def delete_user_field(org, hash, field):
+    services().images.delete_user_field(principal(), org, hash, field)
+    return empty_response()
+
+
+# --- stacks ----------------------------------------------------------------------------------
+
+@route("/stacks/{org}", ["GET"])
+def list_stacks(org):
+    q = query()
+    limit = int(q["limit"]) if str(q.get("limit", "")).isdigit() else 1000
+    offset = int(q["offset"]) if str(q.get("offset", "")).isdigit() else 0
+    return json_response(services().stacks.list(principal(), org, limit, offset))
+
+
+@route("/stacks/{org}/{name}", ["PUT", "POST"])
+def put_stack(org, name):
+    p = principal()
+    status, data = services().stacks.put(p, org, name, parse_json_value(req().raw_body), flag("overwrite"))
+    return json_response(data, status)
+
+
+@route("/stacks/{org}/{name}", ["GET"])
+def get_stack(org, name):
+    return json_response(services().stacks.get(principal(), org, name))
+
+
+@route("/stacks/{org}/{name}", ["DELETE"])
+def delete_stack(org, name):
+    services().stacks.delete(principal(), org, name)
+    return empty_response()
+
+
+# --- render (Lambda function URL, payload 2.0) -----------------------------------------------
+
+@app.lambda_function(name="render")
+def render(event, context):
+    result = services().renderer.handle(event.get("rawPath", "/"), event.get("rawQueryString", ""),
+                                        event.get("headers") or {})
+    return {"statusCode": result.status, "headers": result.headers,
+            "body": base64.b64encode(result.body).decode("ascii"), "isBase64Encoded": True}

@@ -1,0 +1,65 @@
+"""Wires adapters and services once per process (cached): the only place that picks adapters."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+from chalicelib.config import Settings, settings
+from chalicelib.services.accounts import Accounts
+from chalicelib.services.cache import RenderCache
+from chalicelib.services.render import Renderer
+from chalicelib.services.sourceimages import SourceImages
+from chalicelib.services.stacks import Stacks
+from chalicelib.storage.ports import Storage
+
+
+@dataclass
+class Services:
+    settings: Settings
+    storage: Storage
+    accounts: Accounts
+    images: SourceImages
+    stacks: Stacks
+    renderer: Renderer
+
+
+def local_storage(data_dir: str) -> Storage:
+    from chalicelib.storage.local_blobs import FileBlobStore
+    from chalicelib.storage import local_sqlite as sql
+
+    os.makedirs(data_dir, exist_ok=True)
+    db = sql.Database(os.path.join(data_dir, "meta.sqlite3"))
+    return Storage(
+        originals=FileBlobStore(os.path.join(data_dir, "originals")),
+        renders=FileBlobStore(os.path.join(data_dir, "renders")),
+        organizations=sql.SqliteOrganizations(db), users=sql.SqliteUsers(db),
+        memberships=sql.SqliteMemberships(db), images=sql.SqliteImages(db),
+        stacks=sql.SqliteStacks(db), render_index=sql.SqliteRenderIndex(db),
+    )
+
+
+def build(cfg: Settings) -> Services:
+    if cfg.storage != "local":
+        raise NotImplementedError("STORAGE=aws: the AWS adapters are not built yet")
+    storage = local_storage(cfg.data_dir)
+    cache = RenderCache(storage)
+    images = SourceImages(storage, cache, cfg.max_upload_bytes, cfg.max_source_pixels)
+    return Services(
+        settings=cfg, storage=storage,
+        accounts=Accounts(storage, cfg.key_pepper, cfg.allow_signup),
+        images=images,
+        stacks=Stacks(storage, cache, cfg.max_operations),
+        renderer=Renderer(storage, cache, images, cfg.max_operations, cfg.max_output_pixels),
+    )
+
+
+@lru_cache(maxsize=1)
+def services() -> Services:
+    return build(settings())
+
+
+def reset() -> None:
+    """Forget the cached settings and services (tests switch DATA_DIR between cases)."""
+    settings.cache_clear()
+    services.cache_clear()

@@ -1,0 +1,63 @@
+"""Settings from environment variables, read and validated once."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+from chalicelib.errors import RokkaError
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    low = raw.strip().lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off"):
+        return False
+    raise RokkaError(f"Configuration {name}={raw!r} is not a boolean")
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise RokkaError(f"Configuration {name}={raw!r} is not an integer") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    storage: str  # "local" (files + SQLite) or "aws"
+    data_dir: str
+    allow_signup: bool
+    # Secret mixed into the HMAC that stores API keys; set it in every deployment.
+    key_pepper: str
+    max_upload_bytes: int
+    max_source_pixels: int
+    max_output_pixels: int
+    max_operations: int
+    max_dimension: int
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    storage = os.environ.get("STORAGE", "local").strip().lower()
+    if storage not in ("local", "aws"):
+        raise RokkaError(f"Configuration STORAGE={storage!r} must be 'local' or 'aws'")
+    return Settings(
+        storage=storage,
+        data_dir=os.path.abspath(os.environ.get("DATA_DIR") or ".data"),
+        allow_signup=_bool("ALLOW_SIGNUP", storage == "local"),
+        key_pepper=os.environ.get("KEY_PEPPER", "local-development-pepper"),
+        max_upload_bytes=_int("MAX_UPLOAD_BYTES", 100 * 1024 * 1024),
+        # rokka: non-JPEG sources at most 225 MP (15000x15000).
+        max_source_pixels=_int("MAX_SOURCE_PIXELS", 225_000_000),
+        max_output_pixels=_int("MAX_OUTPUT_PIXELS", 100_000_000),
+        max_operations=_int("MAX_OPERATIONS", 30),
+        max_dimension=_int("MAX_DIMENSION", 20000),
+    )

@@ -1,0 +1,62 @@
+"""Typed errors: each carries its HTTP status and public message.
+
+Raised anywhere in the domain; turned into an HTTP response in exactly one
+place (`chalicelib.web.error_response` for the API, the render handler for
+render URLs).
+"""
+
+
+class RokkaError(Exception):
+    status = 500
+    code_name = "internal_error"
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+
+    def body(self) -> dict:
+        return {"error": {"code": self.status, "message": self.message}}
+
+
+class BadRequest(RokkaError):
+    status = 400
+
+
+class InvalidOperation(BadRequest):
+    """An operation or one of its options does not validate."""
+
+
+class NotFound(RokkaError):
+    status = 404
+
+
+class Conflict(RokkaError):
+    status = 409
+
+
+class Forbidden(RokkaError):
+    """Authenticated, but the role does not allow the action."""
+
+    status = 403
+
+
+class AuthenticationFailed(RokkaError):
+    """No or an invalid API key: rokka answers 403 with a flat body."""
+
+    status = 403
+
+    def __init__(self, message: str = "API credentials are not supplied or not a valid format."):
+        super().__init__(message)
+
+    def body(self) -> dict:
+        return {"code": self.status, "message": self.message, "invalid_authentication": True}
+
+
+class PayloadTooLarge(RokkaError):
+    status = 413
+
+
+class UnsupportedMediaType(RokkaError):
+    status = 415

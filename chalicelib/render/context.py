@@ -1,0 +1,30 @@
+"""The one object every render step reads and writes."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image
+
+
+@dataclass
+class RenderContext:
+    # The working image (one frame; animated sources run the operations once per frame).
+    image: Image.Image
+    # Validated stack options (defaults not filled in), e.g. {"dpr": 2, "jpg.quality": 50}.
+    stack_options: dict = field(default_factory=dict)
+    # Source image record fields usable by operations (hash, width, height, dynamic_metadata...).
+    source: dict = field(default_factory=dict)
+    # Size the image had before shrink-on-load (JPEG draft); the first resize computes its
+    # target from it so that shrink-on-load never changes output dimensions.
+    size_before_draft: tuple[int, int] | None = None
+    # Free-form notes operations leave for later steps (e.g. "resized": True).
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dpr(self) -> float:
+        return float(self.stack_options.get("dpr", 1) or 1)
+
+    def logical_size(self) -> tuple[int, int]:
+        """The size operations should reason about (pre-draft size until the first resize)."""
+        return self.size_before_draft or self.image.size

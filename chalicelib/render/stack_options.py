@@ -1,0 +1,93 @@
+"""Stack options (reference §5.2): declared once, used for validation and `GET /stackoptions`.
+
+Output settings (qualities, compression) are applied at encode time, not as operations.
+"""
+from __future__ import annotations
+
+from chalicelib.errors import InvalidOperation
+from chalicelib.operations.base import HEX_COLOR, Option
+
+
+def _quality(default: int, description: str) -> Option:
+    return Option("integer", default=default, minimum=1, maximum=100, description=description)
+
+
+STACK_OPTIONS: dict[str, Option] = {
+    "basestack": Option("string", default=None, nullable=True, pattern=r"^[a-z0-9\-_]+$",
+                        description="Stack executed before this one"),
+    "optim.quality": Option("integer", default=5, minimum=0, maximum=10,
+                            description="Adaptive quality target of the background optimisation"),
+    "optim.disable_all": Option("boolean", default=False, description="Turn off background optimisation"),
+    "optim.immediate": Option("boolean", default=False, description="Optimise on the first render"),
+    "jpg.quality": _quality(80, "JPEG quality (70 when dpr > 1.5)"),
+    "webp.quality": _quality(80, "WebP quality (70 when dpr > 1.5); 100 is lossless"),
+    "heif.quality": _quality(40, "HEIF/HEIC quality"),
+    "avif.quality": _quality(45, "AVIF quality"),
+    "jxl.quality": _quality(70, "JPEG XL quality"),
+    "gif.quality": _quality(70, "GIF quality; 100 is lossless"),
+    "jp2.quality": _quality(40, "JPEG 2000 quality"),
+    "av1.quality": _quality(70, "AV1 video quality"),
+    "webm.quality": _quality(50, "WebM video quality"),
+    "mp4.quality": _quality(50, "MP4 video quality"),
+    "pngquant.quality": Option("integer", default=98, minimum=10, maximum=100,
+                               description="Lossy PNG quantisation quality; 100 turns it off"),
+    "png.compression_level": Option("integer", default=7, minimum=0, maximum=9,
+                                    description="PNG compression level"),
+    "source_file": Option("boolean", default=False, description="Deliver the original file unchanged"),
+    "remote_fullurl_allow": Option("boolean", default=False, nullable=True,
+                                   description="Allow full remote URLs as image"),
+    "remote_fullurl_whitelist": Option("array", default=None, nullable=True,
+                                       description="Regexes the remote URLs must match"),
+    "remote_basepath": Option("string", default=None, nullable=True, pattern=r"^https?://",
+                              description="Prefix for remote image paths"),
+    "autoformat": Option("boolean", default=False, description="Choose the output format from Accept"),
+    "autoformat.exclude": Option("string", default=None, nullable=True,
+                                 description="Comma list of formats autoformat must not choose"),
+    "dpr": Option("number", default=1, minimum=1, maximum=10, description="Device pixel ratio; needs a resize"),
+    "content_disposition": Option("string", default="inline", values=("inline", "attachment"),
+                                  description="attachment makes browsers download the render"),
+    "transparency.color": Option("string", default=None, nullable=True, pattern=HEX_COLOR,
+                                 description="Always flatten transparency onto this colour"),
+    "jpg.transparency.color": Option("string", default="FFFFFF", pattern=HEX_COLOR,
+                                     description="Background for transparent images rendered as JPEG"),
+    "jpg.transparency.autoformat": Option("string", default="false", values=("true", "false", "png", "webp"),
+                                          description="Format for JPEG requests of images with transparency"),
+    "jpg.transparency.convert": Option("boolean", default=False, description="Force flattening for JPEG"),
+    "interlacing.mode": Option("string", default="plane", values=("none", "line", "plane", "partition"),
+                               description="Interlacing of the output"),
+    "timing_origin": Option("boolean", default=None, nullable=True, description="Timing information"),
+    "timestamp": Option("string", default=None, nullable=True, pattern=r"^\d{1,2}:\d{2}:\d{2}(\.\d+)?$",
+                        description="Video frame for thumbnails (hh:mm:ss)"),
+    "fps": Option("integer", default=10, minimum=1, maximum=25, description="Video-to-GIF frame rate"),
+    "dpi": Option("integer", default=None, nullable=True, minimum=10, maximum=5000,
+                  description="DPI metadata written to PNG/TIFF"),
+    "pdf.dpi": Option("integer", default=200, minimum=10, maximum=1000, description="PDF rasterisation DPI"),
+    "pdf.page": Option("integer", default=1, minimum=1, maximum=1000, description="PDF page"),
+    "min_video_width": Option("integer", default=None, nullable=True, minimum=0, maximum=6000,
+                              description="Minimum rendition width for m3u"),
+    "min_video_height": Option("integer", default=None, nullable=True, minimum=0, maximum=2200,
+                               description="Minimum rendition height for m3u"),
+    "protected": Option("boolean", default=False, description="Renders need signed URLs"),
+}
+
+# Short names the render URL accepts for stack options (rokka.js uses `af`).
+ALIASES = {"af": "autoformat"}
+
+
+def describe_all() -> dict:
+    return {"properties": {name: opt.describe() for name, opt in STACK_OPTIONS.items()}}
+
+
+def validate(options: dict, where: str = "Stack option") -> dict:
+    if options == []:
+        options = {}
+    if not isinstance(options, dict):
+        raise InvalidOperation("Stack options must be an object")
+    clean = {}
+    for key, value in options.items():
+        name = ALIASES.get(key, key)
+        spec = STACK_OPTIONS.get(name)
+        if spec is None:
+            raise InvalidOperation(f"{where} '{key}' does not exist")
+        clean[name] = spec.coerce(value, f"{where} {name}")
+    return clean

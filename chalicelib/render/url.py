@@ -1,0 +1,170 @@
+"""The render URL grammar (reference §6.1), parsed by one pure function.
+
+    /{org}/{stack}[/{mods}]*/{image}[/{seo}].{format}[?v={json}][&sig=..][&sigopts=..]
+
+    mods   := group ("--" group)*
+    group  := opname ("-" key "-" value)* | ("o"|"options") ... | ("v"|"variables") ...
+    value  := literal | "[" expression "]"
+    image  := hash (6..40 hex) | "-_" alias "_-"
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, unquote
+
+from chalicelib.errors import BadRequest
+
+HASH_RE = re.compile(r"^[0-9a-f]{6,40}$")
+ALIAS_RE = re.compile(r"^-_([a-zA-Z0-9_]+)_-$")
+FORMAT_RE = re.compile(r"^[a-z0-9]{2,5}$")
+STACK_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
+ORG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+MAX_PATH = 4096
+
+
+@dataclass(frozen=True)
+class Expr:
+    """A URL value written as [expression]; evaluated at render time."""
+
+    source: str
+
+
+@dataclass
+class RenderRequest:
+    org: str
+    stack: str
+    # Operations added by a dynamic stack's first segment, in order: [(name, options)].
+    operations: list = field(default_factory=list)
+    # Operation groups that modify every existing operation with that name, in order.
+    overrides: list = field(default_factory=list)
+    options: dict = field(default_factory=dict)
+    variables: dict = field(default_factory=dict)
+    image_kind: str = "hash"  # "hash" | "alias"
+    image: str = ""
+    seo_name: str | None = None
+    format: str = "jpg"
+    query: dict = field(default_factory=dict)
+    cache_key: str = ""
+
+
+def parse(path: str, query_string: str = "") -> RenderRequest:
+    """Parse an org-first render path and its query; BadRequest on anything malformed."""
+    if len(path) > MAX_PATH:
+        raise BadRequest("Render URL too long")
+    segments = [s for s in path.split("/") if s]  # empty segments ("//") are ignored
+    if len(segments) < 3:
+        raise BadRequest("Render URL must be /{stack}/{hash}.{format}")
+    org, stack, rest = segments[0], unquote(segments[1]), segments[2:]
+    if not ORG_RE.match(org):
+        raise BadRequest(f"Invalid organization name {org!r}")
+    if not STACK_RE.match(stack):
+        raise BadRequest(f"Invalid stack name {stack!r}")
+
+    last = unquote(rest[-1])
+    if "." not in last:
+        raise BadRequest("Render URL needs a file extension for the output format")
+    name, fmt = last.rsplit(".", 1)
+    fmt = fmt.lower()
+    if not FORMAT_RE.match(fmt):
+        raise BadRequest(f"Invalid output format {fmt!r}")
+    req = RenderRequest(org=org, stack=stack, format=fmt)
+    if len(rest) >= 2 and _image_token(unquote(rest[-2])):
+        req.image_kind, req.image = _image_token(unquote(rest[-2]))
+        req.seo_name = name
+        mods = rest[:-2]
+    elif _image_token(name):
+        req.image_kind, req.image = _image_token(name)
+        mods = rest[:-1]
+    else:
+        raise BadRequest(f"No valid image hash or alias in the render URL ({name!r})")
+
+    for index, segment in enumerate(mods):
+        for group in split_outside_brackets(unquote(segment), "--"):
+            _apply_group(req, group, adds_operations=(stack == "dynamic" and index == 0))
+
+    req.query = {k: v[-1] for k, v in parse_qs(query_string or "", keep_blank_values=True).items()}
+    if "v" in req.query:
+        req.variables.update(_query_variables(req.query["v"]))
+    req.cache_key = cache_key(path, req.query)
+    return req
+
+
+def _image_token(text: str) -> tuple[str, str] | None:
+    if HASH_RE.match(text):
+        return "hash", text
+    m = ALIAS_RE.match(text)
+    if m:
+        return "alias", m.group(1)
+    return None
+
+
+def _apply_group(req: RenderRequest, group: str, adds_operations: bool) -> None:
+    if not group:
+        return
+    tokens = split_outside_brackets(group, "-")
+    name, pairs = tokens[0], tokens[1:]
+    if not name:
+        raise BadRequest(f"Malformed group {group!r} in the render URL")
+    if len(pairs) % 2:
+        raise BadRequest(f"Group {group!r} has a key without a value")
+    values = {pairs[i]: _value(pairs[i + 1]) for i in range(0, len(pairs), 2)}
+    if name in ("o", "options"):
+        req.options.update(values)
+    elif name in ("v", "variables"):
+        req.variables.update(values)
+    elif adds_operations:
+        req.operations.append((name, values))
+    else:
+        req.overrides.append((name, values))
+
+
+def _value(text: str):
+    if len(text) >= 2 and text[0] == "[" and text[-1] == "]":
+        return Expr(text[1:-1])
+    return text
+
+
+def split_outside_brackets(text: str, sep: str) -> list[str]:
+    """Split on `sep`, but not inside [ ... ] (expressions may contain '-')."""
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "[":
+            depth += 1
+        elif ch == "]" and depth:
+            depth -= 1
+        elif depth == 0 and text.startswith(sep, i):
+            parts.append(text[start:i])
+            i += len(sep)
+            start = i
+            continue
+        i += 1
+    if depth:
+        raise BadRequest(f"Unclosed '[' in {text!r}")
+    parts.append(text[start:])
+    return parts
+
+
+def _query_variables(raw: str) -> dict:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise BadRequest("The v query parameter must be a JSON object") from None
+    if not isinstance(value, dict):
+        raise BadRequest("The v query parameter must be a JSON object")
+    return value
+
+
+def cache_key(path: str, query: dict) -> str:
+    """The render cache key: the org-first path as requested (so S3 can answer it directly).
+
+    Query parameters that change the output (v) add a digest, since a plain S3 lookup
+    cannot match them anyway.
+    """
+    key = "/".join(s for s in path.split("/") if s)
+    if "v" in query:
+        key += "~v" + hashlib.sha1(query["v"].encode()).hexdigest()[:16]
+    return key

@@ -1,0 +1,36 @@
+"""The render cache: stored renders and their invalidation when stacks or images change."""
+from __future__ import annotations
+
+from chalicelib.storage.ports import Storage
+
+CACHE_CONTROL = "public, max-age=31536000, immutable"
+
+
+class RenderCache:
+    def __init__(self, storage: Storage, purger=None):
+        self.storage = storage
+        # Optional CDN purger (CloudFront invalidation on AWS); called with org-first paths.
+        self.purger = purger
+
+    def get(self, key: str) -> bytes | None:
+        return self.storage.renders.get(key)
+
+    def put(self, org: str, key: str, data: bytes, content_type: str, stack: str, image_hash: str) -> None:
+        # Index first: a render stored but not indexed could never be invalidated.
+        self.storage.render_index.add(org, key, stack, image_hash)
+        self.storage.renders.put(key, data, content_type=content_type, cache_control=CACHE_CONTROL)
+
+    def invalidate_stack(self, org: str, stack: str) -> None:
+        self._drop(org, self.storage.render_index.keys_for_stack(org, stack), [f"/{org}/{stack}/*"])
+
+    def invalidate_image(self, org: str, image_hash: str) -> None:
+        keys = self.storage.render_index.keys_for_image(org, image_hash)
+        self._drop(org, keys, ["/" + k for k in keys])
+
+    def _drop(self, org: str, keys: list[str], paths: list[str]) -> None:
+        for key in keys:
+            self.storage.renders.delete(key)
+        if keys:
+            self.storage.render_index.remove(org, keys)
+        if self.purger is not None and keys:
+            self.purger(paths)

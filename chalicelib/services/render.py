@@ -1,0 +1,112 @@
+"""A render: URL → stack + image → validated operations → pixels → cache → response.
+
+Shared by the render Lambda and the local server, which only adapt the transport.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+
+from chalicelib.errors import BadRequest, NotFound, RokkaError
+from chalicelib.render import codecs, pipeline, stackdef, url
+from chalicelib.services.cache import CACHE_CONTROL, RenderCache
+from chalicelib.services.sourceimages import SourceImages, original_key
+from chalicelib.storage.ports import Storage
+
+ERROR_CACHE_CONTROL = "public, max-age=60"
+
+
+@dataclass
+class RenderResult:
+    status: int
+    body: bytes
+    headers: dict = field(default_factory=dict)
+
+
+class Renderer:
+    def __init__(self, storage: Storage, cache: RenderCache, images: SourceImages,
+                 max_operations: int, max_output_pixels: int):
+        self.storage = storage
+        self.cache = cache
+        self.images = images
+        self.max_operations = max_operations
+        self.max_output_pixels = max_output_pixels
+
+    def handle(self, path: str, query_string: str = "", headers: dict | None = None) -> RenderResult:
+        """Render and answer; errors become rokka's error JSON with a short cache lifetime."""
+        try:
+            return self.render(path, query_string, headers or {})
+        except RokkaError as err:
+            return _error(err)
+        except Exception:  # noqa: BLE001 - the render edge answers 500 without internals
+            logging.getLogger("rokka").exception("render failed: %s", path)
+            return _error(RokkaError("Internal server error"))
+
+    def render(self, path: str, query_string: str, headers: dict) -> RenderResult:
+        req = url.parse(path, query_string)
+        if req.format not in codecs.OUTPUT_FORMATS:
+            raise BadRequest(f"Output format {req.format!r} is not supported.")
+        cached = self.cache.get(req.cache_key)
+        if cached is not None:
+            return self._response(cached, codecs.OUTPUT_FORMATS[req.format][1], {})
+
+        if req.stack == "dynamic":
+            defn, url_ops = stackdef.StackDefinition(), req.operations
+        else:
+            stack = self.storage.stacks.get(req.org, req.stack)
+            if stack is None:
+                raise NotFound(f"Stack {req.stack} not found.")
+            defn = stackdef.StackDefinition(stack.operations, stack.options, stack.expressions, stack.variables)
+            url_ops = None
+        if req.image_kind != "hash":
+            raise NotFound(f"Alias {req.image} not found.")
+        image = self.images.resolve(req.org, req.image)
+        props = image_properties(image)
+
+        operations, options = stackdef.resolve(defn, req, props, headers, url_ops)
+        if len(operations) > self.max_operations:
+            raise BadRequest(f"At most {self.max_operations} operations per render.")
+        if float(options.get("dpr") or 1) != 1 and not any(s.name == "resize" for s, _ in operations):
+            raise BadRequest("The dpr option needs a resize operation in the stack.")
+
+        data = self.storage.originals.get(original_key(req.org, image.binary_hash))
+        if data is None:
+            raise NotFound(f"The original of {req.image} is missing.")
+        if options.get("source_file"):
+            body, content_type = data, image.mimetype
+        else:
+            body = pipeline.render_pixels(data, image.to_dict(), operations, options, req.format,
+                                          self.max_output_pixels)
+            content_type = codecs.OUTPUT_FORMATS[req.format][1]
+        extra = {}
+        if options.get("content_disposition") == "attachment":
+            extra["Content-Disposition"] = f'attachment; filename="{req.seo_name or image.hash}.{req.format}"'
+        # Stacks under _preview are never cached.
+        # The cache serves by extension only, so renders with extra headers are not stored.
+        if not req.stack.startswith("_preview") and not extra and not options.get("source_file"):
+            self.cache.put(req.org, req.cache_key, body, content_type, req.stack, image.hash)
+        return self._response(body, content_type, extra, cacheable=not req.stack.startswith("_preview"))
+
+    @staticmethod
+    def _response(body: bytes, content_type: str, extra: dict, cacheable: bool = True) -> RenderResult:
+        headers = {"Content-Type": content_type,
+                   "Cache-Control": CACHE_CONTROL if cacheable else "no-store", **extra}
+        return RenderResult(200, body, headers)
+
+
+def _error(err: RokkaError) -> RenderResult:
+    return RenderResult(err.status, json.dumps(err.body()).encode(),
+                        {"Content-Type": "application/json", "Cache-Control": ERROR_CACHE_CONTROL})
+
+
+def image_properties(image) -> dict:
+    """What expressions see as `image.*`."""
+    dyn = image.dynamic_metadata
+    return {
+        "width": image.width, "height": image.height, "format": image.format, "hash": image.hash,
+        "isAnimated": image.animated, "hasSubjectArea": "subject_area" in dyn,
+        "subject_area": dyn.get("subject_area", {}), "hasDetectionFace": "detection_face" in dyn,
+        "detection_face": dyn.get("detection_face", {}), "face_detection": dyn.get("detection_face", {}),
+        "meta_user": image.user_metadata, "entropy": 0,
+    }

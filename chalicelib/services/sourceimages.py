@@ -1,0 +1,278 @@
+"""Source images: upload, read, list, delete/restore, download, user metadata (reference §2)."""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+from chalicelib import auth
+from chalicelib.auth import Principal
+from chalicelib.errors import BadRequest, Forbidden, NotFound
+from chalicelib.models import SourceImage, now_iso
+from chalicelib.render import codecs
+from chalicelib.services import metadata
+from chalicelib.services.cache import RenderCache
+from chalicelib.storage.ports import Storage
+
+HASH_RE = re.compile(r"^[0-9a-f]{6,40}$")
+MIN_SHORT_HASH = 6
+MAX_LIST_LIMIT = 2000
+
+
+@dataclass
+class Upload:
+    """One file of an upload request, with the metadata given for it."""
+
+    filename: str
+    data: bytes
+    user_metadata: dict = field(default_factory=dict)
+    dynamic_metadata: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict)
+
+
+def original_key(org: str, binary_hash: str) -> str:
+    return f"{org}/{binary_hash[:2]}/{binary_hash}"
+
+
+def uploads_from_form(fields: dict[str, list[str]], files: list) -> list[Upload]:
+    """Match file i with meta_user[i], meta_dynamic[i] / meta_dynamic[i][name], options[i]."""
+    if not files:
+        raise BadRequest("No file was uploaded (send the image as a multipart file part).")
+    per_index: dict[int, dict] = {}
+    sequential: dict[str, int] = {}
+    for name, values in fields.items():
+        m = re.match(r"^(meta_user|meta_dynamic|meta_static|options)\[(\d*)\](?:\[([a-z_]+)\])?$", name)
+        if not m:
+            continue
+        kind, index, sub = m.group(1), m.group(2), m.group(3)
+        for value in values:
+            if index == "":  # "meta_user[]": the n-th occurrence belongs to the n-th file
+                i = sequential.get(kind, 0)
+                sequential[kind] = i + 1
+            else:
+                i = int(index)
+            decoded = metadata.decode_json_field(value, name)
+            slot = per_index.setdefault(i, {})
+            if sub:
+                slot.setdefault(kind, {})[sub] = decoded
+            else:
+                if decoded == []:
+                    decoded = {}
+                if not isinstance(decoded, dict):
+                    raise BadRequest(f"{name} must be a JSON object")
+                slot.setdefault(kind, {}).update(decoded)
+    uploads = []
+    for i, f in enumerate(files):
+        slot = per_index.get(i, {})
+        options = slot.get("options", {})
+        if not isinstance(options.get("protected", False), bool):
+            raise BadRequest("options.protected must be a boolean")
+        uploads.append(Upload(
+            filename=f.filename or "image", data=f.data,
+            user_metadata=metadata.validate_user_metadata(slot.get("meta_user", {})),
+            dynamic_metadata=metadata.validate_dynamic_metadata(slot.get("meta_dynamic", {})),
+            options=options))
+    return uploads
+
+
+class SourceImages:
+    def __init__(self, storage: Storage, cache: RenderCache, max_upload_bytes: int, max_source_pixels: int):
+        self.storage = storage
+        self.cache = cache
+        self.max_upload_bytes = max_upload_bytes
+        self.max_source_pixels = max_source_pixels
+
+    # --- upload ------------------------------------------------------------------------
+
+    def upload(self, p: Principal, org: str, uploads: list[Upload]) -> dict:
+        auth.authorize(self.storage, p, org, "images:upload")
+        # Check every file before storing any, so a bad file leaves nothing behind.
+        checked = [(u, self._identify(u)) for u in uploads]
+        items = [self.register(org, u, info).to_api() for u, info in checked]
+        return {"total": len(items), "items": items}
+
+    def _identify(self, u: Upload) -> codecs.ImageInfo:
+        if len(u.data) > self.max_upload_bytes:
+            raise BadRequest(f"{u.filename}: larger than {self.max_upload_bytes} bytes")
+        if not u.data:
+            raise BadRequest(f"{u.filename}: the file is empty")
+        return codecs.identify(u.data, self.max_source_pixels)
+
+    def register(self, org: str, u: Upload, info: codecs.ImageInfo) -> SourceImage:
+        """Store the original (once per binary) and the record; idempotent for the same input."""
+        binary_hash = hashlib.sha1(u.data).hexdigest()
+        protected = bool(u.options.get("protected", False))
+        h = metadata.image_hash(binary_hash, u.dynamic_metadata, protected)
+        existing = self.storage.images.get(org, h)
+        if existing is not None:
+            return self._merge_existing(existing, u)
+        # The original goes in first: a record never points at a missing original.
+        key = original_key(org, binary_hash)
+        if not self.storage.originals.exists(key):
+            self.storage.originals.put(key, u.data, content_type=info.mimetype)
+        image = SourceImage(
+            organization=org, hash=h, short_hash=self._short_hash(org, h), binary_hash=binary_hash,
+            name=u.filename, format=info.format, mimetype=info.mimetype, size=len(u.data),
+            width=info.width, height=info.height, created=now_iso(),
+            user_metadata=u.user_metadata, dynamic_metadata=u.dynamic_metadata,
+            static_metadata={}, protected=protected, opaque=not info.has_alpha, animated=info.animated)
+        if not self.storage.images.create(image):  # a concurrent upload of the same image won
+            return self._merge_existing(self.storage.images.get(org, h), u)
+        return image
+
+    def _merge_existing(self, image: SourceImage, u: Upload) -> SourceImage:
+        changed = False
+        if u.user_metadata and not image.locked:
+            image.user_metadata = {**image.user_metadata, **u.user_metadata}
+            changed = True
+        if image.deleted:  # uploading a deleted image again brings it back
+            image.deleted, image.deleted_date, changed = False, None, True
+        if changed:
+            self.storage.images.save(image)
+        return image
+
+    def _short_hash(self, org: str, h: str) -> str:
+        for length in range(MIN_SHORT_HASH, len(h)):
+            if not [i for i in self.storage.images.by_prefix(org, h[:length], limit=2) if i.hash != h]:
+                return h[:length]
+        return h
+
+    # --- read --------------------------------------------------------------------------
+
+    def resolve(self, org: str, ref: str, include_deleted: bool = False) -> SourceImage:
+        """Find an image by full hash or short hash; 404 when missing (or deleted)."""
+        if not HASH_RE.match(ref or ""):
+            raise NotFound(f"Source image {ref} not found.")
+        if len(ref) == 40:
+            image = self.storage.images.get(org, ref)
+        else:
+            matches = self.storage.images.by_prefix(org, ref, limit=50)
+            exact = [i for i in matches if i.short_hash == ref]
+            image = exact[0] if exact else (matches[0] if len(matches) == 1 else None)
+        if image is None or (image.deleted and not include_deleted):
+            raise NotFound(f"Source image {ref} not found.")
+        return image
+
+    def get(self, p: Principal, org: str, ref: str, include_deleted: bool = False) -> dict:
+        auth.authorize(self.storage, p, org, "images:read")
+        return self.resolve(org, ref, include_deleted).to_api()
+
+    def list(self, p: Principal, org: str, query: dict) -> dict:
+        auth.authorize(self.storage, p, org, "images:read")
+        limit = _int_param(query, "limit", 20, 0, MAX_LIST_LIMIT)
+        offset = _int_param(query, "offset", 0, 0, 10_000_000)
+        deleted = str(query.get("deleted", "false")).lower() == "true"
+        binary_hash = query.get("binaryHash") or query.get("binaryhash")
+        if binary_hash:
+            found = [i for i in self.storage.images.by_binary_hash(org, binary_hash) if i.deleted == deleted]
+            items, total = found[offset:offset + limit], len(found)
+        else:
+            items, total = self.storage.images.list(org, limit, offset, deleted)
+        out = {"total": total, "items": [i.to_api() for i in items], "links": {}}
+        base = f"/sourceimages/{org}?limit={limit}"
+        if offset + limit < total:
+            out["links"]["next"] = {"href": f"{base}&offset={offset + limit}"}
+        if offset > 0:
+            out["links"]["prev"] = {"href": f"{base}&offset={max(0, offset - limit)}"}
+        return out
+
+    def download(self, p: Principal, org: str, ref: str) -> tuple[bytes, SourceImage]:
+        auth.authorize(self.storage, p, org, "images:read")
+        image = self.resolve(org, ref)
+        data = self.storage.originals.get(original_key(org, image.binary_hash))
+        if data is None:
+            raise NotFound(f"The original of {ref} is missing.")
+        return data, image
+
+    # --- delete / restore --------------------------------------------------------------
+
+    def delete(self, p: Principal, org: str, ref: str) -> None:
+        auth.authorize(self.storage, p, org, "images:write")
+        image = self.resolve(org, ref)
+        if image.locked:
+            raise Forbidden(f"Source image {ref} is locked and cannot be deleted.")
+        image.deleted, image.deleted_date = True, now_iso()
+        self.storage.images.save(image)
+        self.cache.invalidate_image(org, image.hash)
+
+    def delete_by_binary_hash(self, p: Principal, org: str, binary_hash: str) -> None:
+        auth.authorize(self.storage, p, org, "images:write")
+        images = [i for i in self.storage.images.by_binary_hash(org, binary_hash) if not i.deleted]
+        if not images:
+            raise NotFound(f"No source image with binary hash {binary_hash}.")
+        for image in images:
+            self.delete(p, org, image.hash)
+
+    def restore(self, p: Principal, org: str, ref: str) -> dict:
+        auth.authorize(self.storage, p, org, "images:write")
+        image = self.resolve(org, ref, include_deleted=True)
+        if image.deleted:
+            image.deleted, image.deleted_date = False, None
+            self.storage.images.save(image)
+        return {**image.to_api(), "deleted": False}
+
+    # --- user metadata -----------------------------------------------------------------
+
+    def _writable(self, p: Principal, org: str, ref: str) -> SourceImage:
+        auth.authorize(self.storage, p, org, "images:write")
+        image = self.resolve(org, ref)
+        if image.locked:
+            raise Forbidden(f"Source image {ref} is locked.")
+        return image
+
+    def patch_user_metadata(self, p: Principal, org: str, ref: str, data) -> None:
+        image = self._writable(p, org, ref)
+        if data == []:
+            data = {}
+        if not isinstance(data, dict):
+            raise BadRequest("User metadata must be an object")
+        merged = dict(image.user_metadata)
+        for k, v in data.items():
+            if v is None:
+                merged.pop(k, None)
+            else:
+                merged[k] = metadata.validate_user_field(k, v)
+        image.user_metadata = merged
+        self.storage.images.save(image)
+
+    def replace_user_metadata(self, p: Principal, org: str, ref: str, data) -> None:
+        image = self._writable(p, org, ref)
+        image.user_metadata = metadata.validate_user_metadata(data)
+        self.storage.images.save(image)
+
+    def set_user_field(self, p: Principal, org: str, ref: str, name: str, value) -> None:
+        image = self._writable(p, org, ref)
+        image.user_metadata = {**image.user_metadata, name: metadata.validate_user_field(name, value)}
+        self.storage.images.save(image)
+
+    def delete_user_field(self, p: Principal, org: str, ref: str, name: str | None) -> None:
+        image = self._writable(p, org, ref)
+        if name is None:
+            image.user_metadata = {}
+        elif name in image.user_metadata:
+            image.user_metadata = {k: v for k, v in image.user_metadata.items() if k != name}
+        else:
+            raise NotFound(f"User metadata field {name} not found.")
+        self.storage.images.save(image)
+
+    def get_user_metadata(self, p: Principal, org: str, ref: str, name: str | None = None):
+        auth.authorize(self.storage, p, org, "images:read")
+        meta = self.resolve(org, ref).user_metadata
+        if name is None:
+            return meta
+        if name not in meta:
+            raise NotFound(f"User metadata field {name} not found.")
+        return meta[name]
+
+
+def _int_param(query: dict, name: str, default: int, low: int, high: int) -> int:
+    raw = query.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise BadRequest(f"{name} must be an integer") from None
+    if not low <= value <= high:
+        raise BadRequest(f"{name} must be between {low} and {high}")
+    return value

@@ -1,0 +1,135 @@
+"""One local process serving the management API and render URLs on the embedded storage.
+
+    API:     http://127.0.0.1:8000/...                 (through Chalice's local gateway)
+    Render:  http://127.0.0.1:8000/render/{org}/...    and    http://{org}.localhost:8000/...
+
+HOST, PORT and DATA_DIR override the defaults. Threaded; one log line per request.
+"""
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import re
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from chalice.config import Config
+from chalice.local import LocalChalice, LocalGateway, LocalGatewayException
+
+log = logging.getLogger("rokka.server")
+ORG_HOST_RE = re.compile(r"^([a-z0-9][a-z0-9-]{0,62})\.localhost(?::\d+)?$", re.IGNORECASE)
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
+
+
+def make_handler(chalice_app, renderer):
+    # Chalice keeps the current request on the app object; LocalChalice makes it per thread.
+    chalice_app.__class__ = LocalChalice
+    gateway = LocalGateway(chalice_app, Config.create(chalice_stage="dev", lambda_timeout=300))
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "rokka-local"
+
+        def _handle(self):
+            started = time.perf_counter()
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length) if length else None
+            render_path = self._render_path()
+            if render_path is not None:
+                status, headers, payload = self._render(render_path)
+            else:
+                status, headers, payload = self._api(body)
+            self._send(status, headers, payload)
+            log.info('%s "%s %s" %d %d %.1fms', self.client_address[0], self.command, self.path,
+                     status, len(payload or b""), (time.perf_counter() - started) * 1000)
+
+        def _render_path(self) -> str | None:
+            host = ORG_HOST_RE.match(self.headers.get("host", ""))
+            path = urlsplit(self.path).path
+            if host:
+                return f"/{host.group(1).lower()}{path}"
+            if path.startswith("/render/"):
+                return path[len("/render"):]
+            return None
+
+        def _render(self, path: str):
+            if self.command not in ("GET", "HEAD"):
+                return 405, {"Content-Type": "application/json"}, b'{"error":{"code":405,"message":"Method not allowed"}}'
+            result = renderer().handle(path, urlsplit(self.path).query, dict(self.headers))
+            return result.status, result.headers, result.body
+
+        def _api(self, body):
+            headers = {k: v for k, v in self.headers.items()}
+            # Browsers, curl and fetch send Accept; without one Chalice refuses binary downloads.
+            headers.setdefault("Accept", "*/*")
+            try:
+                response = gateway.handle_request(method=self.command, path=self.path, headers=headers, body=body)
+            except LocalGatewayException:
+                # API Gateway says 403 "Missing Authentication Token" for unknown paths; locally
+                # a plain 404 in rokka's error format is clearer.
+                return 404, {"Content-Type": "application/json"}, b'{"error":{"code":404,"message":"Not found"}}'
+
+            out_headers = dict(response.get("headers") or {})
+            for name, values in (response.get("multiValueHeaders") or {}).items():
+                out_headers[name] = ", ".join(values)
+            payload = response.get("body")
+            if response.get("isBase64Encoded"):
+                payload = base64.b64decode(payload)
+            elif isinstance(payload, str):
+                payload = payload.encode("utf-8")
+            return response["statusCode"], out_headers, payload
+
+        def _send(self, status: int, headers: dict, payload: bytes | None):
+            self.send_response(status)
+            for name, value in headers.items():
+                if name.lower() not in HOP_BY_HOP:
+                    self.send_header(name, value)
+            payload = payload or b""
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if self.command != "HEAD" and status not in (204, 304):
+                self.wfile.write(payload)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_COPY = _handle
+
+        def log_message(self, format, *args):  # noqa: A002 - one line per request is logged in _handle
+            pass
+
+    return Handler
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def create_server(host: str, port: int) -> Server:
+    from app import app
+    from chalicelib.bootstrap import services
+
+    services()  # fail fast on bad configuration, and create the data directory
+    return Server((host, port), make_handler(app, lambda: services().renderer))
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = int(os.environ.get("PORT", "8000"))
+    server = create_server(host, port)
+    print(f"rokka clone on http://{host}:{server.server_address[1]}/ "
+          f"(renders: /render/{{org}}/... and http://{{org}}.localhost:{server.server_address[1]}/...), "
+          f"data in {os.path.abspath(os.environ.get('DATA_DIR') or '.data')}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopping", flush=True)
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
