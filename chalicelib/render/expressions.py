@@ -104,7 +104,7 @@ _NAME_RE = re.compile(r"[A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_\u0080-\U0010ffff]*
 _SPACE_RE = re.compile(r"\s+")
 
 # Longest first.
-_SYMBOL_OPS = ("===", "!==", "==", "!=", "<=", ">=", "**", "..", "&&", "||",
+_SYMBOL_OPS = ("===", "!==", "==", "!=", "<=", ">=", "**", "&&", "||",
                "+", "-", "*", "/", "%", "~", "<", ">", "!")
 _WORD_OPS = frozenset({"not", "and", "or", "xor", "in", "matches", "contains"})
 _OPEN = {"(": ")", "[": "]", "{": "}"}

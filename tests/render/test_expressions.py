@@ -35,6 +35,8 @@ NAMES = {
     "zero": 0,
     "empty": "",
     "nothing": None,
+    "notes": "n",
+    "x": 1,
 }
 VARIABLES = {"width": 400, "w": "800", "name": "rokka", "ratio": 1.5, "flag": True, "nil": None}
 
@@ -277,6 +279,11 @@ OPERATORS = [
     ("nothing?.foo", None),
     ("nothing?.foo.bar", None),
     ("image?.width", 800),
+    ("true ?.5 : 2", 0.5),  # `?.` only before a name
+    ("{'in': 1}['in']", 1),
+    ("{'matches': {'not': 3}}.matches.not", 3),  # operator words are names after '.'
+    ("notes", "n"),
+    ("x in[1, 2]", True),
     # functions
     ("min(3, 1, 2)", 1),
     ("max(3, 1, 2)", 3),
@@ -617,7 +624,7 @@ LIMITS = [
     "[" + ", ".join(["1"] * 600) + "]",
     "0..1000",  # 1001 elements
     "-1000..1",
-    "'a'..'\\u1000'",
+    "lo..hi",  # a character range of 4097 elements
     "s ~ s",
     "s ~ 'x'",
     "upper(t)",  # 'ß' upper-cases to 'SS'; the result is checked too
@@ -629,7 +636,7 @@ LIMITS = [
 
 @pytest.mark.parametrize("expr", LIMITS[:-1])
 def test_limits(expr):
-    names = {"s": "a" * 9000 + "b" * 1000, "big": "a" * 10001, "list": [[1]], "a": {}, "t": "ß" * 6000}
+    names = {"s": "a" * 9000 + "b" * 1000, "big": "a" * 10001, "list": [[1]], "a": {}, "t": "ß" * 6000, "lo": "\x00", "hi": "\u1000"}
     with pytest.raises(ExpressionError):
         evaluate(expr, names)
 
