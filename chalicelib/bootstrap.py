@@ -39,11 +39,30 @@ def local_storage(data_dir: str) -> Storage:
     )
 
 
+def aws_storage(cfg: Settings) -> Storage:
+    from chalicelib.storage import aws
+
+    if cfg.create_resources:
+        aws.ensure_resources(cfg.table_prefix, [cfg.sources_bucket, cfg.renders_bucket])
+    p = cfg.table_prefix
+    return Storage(
+        originals=aws.S3BlobStore(cfg.sources_bucket), renders=aws.S3BlobStore(cfg.renders_bucket),
+        organizations=aws.DynamoOrganizations(p), users=aws.DynamoUsers(p),
+        memberships=aws.DynamoMemberships(p), images=aws.DynamoImages(p),
+        stacks=aws.DynamoStacks(p), render_index=aws.DynamoRenderIndex(p),
+    )
+
+
+def cdn_purger(cfg: Settings):
+    if cfg.storage == "aws" and cfg.cloudfront_distribution_id:
+        from chalicelib.storage.aws import CloudFrontPurger
+        return CloudFrontPurger(cfg.cloudfront_distribution_id)
+    return None
+
+
 def build(cfg: Settings) -> Services:
-    if cfg.storage != "local":
-        raise NotImplementedError("STORAGE=aws: the AWS adapters are not built yet")
-    storage = local_storage(cfg.data_dir)
-    cache = RenderCache(storage)
+    storage = local_storage(cfg.data_dir) if cfg.storage == "local" else aws_storage(cfg)
+    cache = RenderCache(storage, cdn_purger(cfg))
     images = SourceImages(storage, cache, cfg.max_upload_bytes, cfg.max_source_pixels)
     return Services(
         settings=cfg, storage=storage,

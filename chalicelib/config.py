@@ -42,6 +42,15 @@ class Settings:
     max_output_pixels: int
     max_operations: int
     max_dimension: int
+    # AWS adapters (STORAGE=aws).
+    sources_bucket: str
+    renders_bucket: str
+    table_prefix: str
+    cloudfront_distribution_id: str
+    # Dev switch: create missing tables and buckets (moto, a sandbox account); off when deployed.
+    create_resources: bool
+    # The render host (e.g. images.example.com); oversize renders redirect there.
+    render_domain: str
 
 
 @lru_cache(maxsize=1)
@@ -60,4 +69,10 @@ def settings() -> Settings:
         max_output_pixels=_int("MAX_OUTPUT_PIXELS", 100_000_000),
         max_operations=_int("MAX_OPERATIONS", 30),
         max_dimension=_int("MAX_DIMENSION", 20000),
+        sources_bucket=os.environ.get("SOURCES_BUCKET", "rokka-sources"),
+        renders_bucket=os.environ.get("RENDERS_BUCKET", "rokka-renders"),
+        table_prefix=os.environ.get("TABLE_PREFIX", "rokka-"),
+        cloudfront_distribution_id=os.environ.get("CLOUDFRONT_DISTRIBUTION_ID", ""),
+        create_resources=_bool("AWS_CREATE_RESOURCES", False),
+        render_domain=os.environ.get("RENDER_DOMAIN", ""),
     )

@@ -97,3 +97,6 @@ def api(client):
     helper = Api(client)
     helper.key = signup(helper, "acme")["api_key"]
     return helper
+
+
+from tests.aws_fixtures import aws_resources, moto_endpoint  # noqa: E402,F401 - shared fixtures

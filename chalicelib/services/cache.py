@@ -9,7 +9,7 @@ CACHE_CONTROL = "public, max-age=31536000, immutable"
 class RenderCache:
     def __init__(self, storage: Storage, purger=None):
         self.storage = storage
-        # Optional CDN purger (CloudFront invalidation on AWS); called with org-first paths.
+        # Optional CDN purger (CloudFront invalidation on AWS): purger(org, org-first paths).
         self.purger = purger
 
     def get(self, key: str) -> bytes | None:
@@ -21,16 +21,16 @@ class RenderCache:
         self.storage.renders.put(key, data, content_type=content_type, cache_control=CACHE_CONTROL)
 
     def invalidate_stack(self, org: str, stack: str) -> None:
-        self._drop(org, self.storage.render_index.keys_for_stack(org, stack), [f"/{org}/{stack}/*"])
+        self._drop(org, self.storage.render_index.keys_for_stack(org, stack))
 
     def invalidate_image(self, org: str, image_hash: str) -> None:
-        keys = self.storage.render_index.keys_for_image(org, image_hash)
-        self._drop(org, keys, ["/" + k for k in keys])
+        self._drop(org, self.storage.render_index.keys_for_image(org, image_hash))
 
-    def _drop(self, org: str, keys: list[str], paths: list[str]) -> None:
+    def _drop(self, org: str, keys: list[str]) -> None:
+        if not keys:
+            return
         for key in keys:
             self.storage.renders.delete(key)
-        if keys:
-            self.storage.render_index.remove(org, keys)
-        if self.purger is not None and keys:
-            self.purger(paths)
+        self.storage.render_index.remove(org, keys)
+        if self.purger is not None:
+            self.purger(org, ["/" + k for k in keys])

@@ -1,0 +1,486 @@
+"""AWS adapters: S3 for blobs, DynamoDB for metadata. Records are stored as a JSON `doc`
+next to the key and index attributes, like the SQLite adapter.
+
+boto3 clients are created lazily and reused (one per service per process).
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+
+import boto3
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import ClientError
+
+from chalicelib.errors import Conflict
+from chalicelib.models import ApiKey, Membership, Organization, SourceImage, Stack, User
+from chalicelib.storage import aws_schema
+
+_clients: dict[str, object] = {}
+_lock = threading.Lock()
+
+
+def client(service: str):
+    """One boto3 client per service; AWS_ENDPOINT_URL (moto, LocalStack) is honoured by boto3."""
+    with _lock:
+        if service not in _clients:
+            region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+            config = BotoConfig(retries={"max_attempts": 5, "mode": "adaptive"}, max_pool_connections=32)
+            _clients[service] = boto3.session.Session().client(service, region_name=region, config=config)
+        return _clients[service]
+
+
+def reset_clients() -> None:
+    with _lock:
+        _clients.clear()
+
+
+def _code(err: ClientError) -> str:
+    return err.response.get("Error", {}).get("Code", "")
+
+
+def _s(value: str) -> dict:
+    return {"S": value}
+
+
+def _doc(record) -> dict:
+    return _s(json.dumps(record.to_dict(), sort_keys=True))
+
+
+def _load(item: dict | None):
+    return json.loads(item["doc"]["S"]) if item else None
+
+
+# --- S3 --------------------------------------------------------------------------------------
+
+class S3BlobStore:
+    def __init__(self, bucket: str):
+        self.bucket = bucket
+
+    def put(self, key: str, data: bytes, content_type: str | None = None,
+            cache_control: str | None = None) -> None:
+        extra = {}
+        if content_type:
+            extra["ContentType"] = content_type
+        if cache_control:
+            extra["CacheControl"] = cache_control
+        client("s3").put_object(Bucket=self.bucket, Key=key, Body=data, **extra)
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            return client("s3").get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as err:
+            if _code(err) in ("NoSuchKey", "404"):
+                return None
+            raise
+
+    def exists(self, key: str) -> bool:
+        try:
+            client("s3").head_object(Bucket=self.bucket, Key=key)
+            return True
+        except ClientError as err:
+            if _code(err) in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+
+    def delete(self, key: str) -> None:
+        client("s3").delete_object(Bucket=self.bucket, Key=key)
+
+    def list(self, prefix: str) -> list[str]:
+        keys = []
+        for page in client("s3").get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            keys.extend(o["Key"] for o in page.get("Contents", []))
+        return sorted(keys)
+
+
+# --- DynamoDB --------------------------------------------------------------------------------
+
+class _Table:
+    def __init__(self, prefix: str, name: str):
+        self.name = prefix + name
+
+    def get(self, **key) -> dict | None:
+        item = client("dynamodb").get_item(TableName=self.name, Key={k: _s(v) for k, v in key.items()},
+                                           ConsistentRead=True).get("Item")
+        return item
+
+    def query(self, condition: str, values: dict, index: str | None = None, forward: bool = True,
+              limit: int | None = None, names: dict | None = None) -> list[dict]:
+        """All items of a Query (following pages), up to `limit`."""
+        kwargs = {"TableName": self.name, "KeyConditionExpression": condition,
+                  "ExpressionAttributeValues": {k: _s(v) for k, v in values.items()},
+                  "ScanIndexForward": forward}
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        if index:
+            kwargs["IndexName"] = index
+        items: list[dict] = []
+        while True:
+            if limit is not None:
+                kwargs["Limit"] = max(1, limit - len(items))
+            page = client("dynamodb").query(**kwargs)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page or (limit is not None and len(items) >= limit):
+                return items[:limit] if limit is not None else items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def count(self, condition: str, values: dict, index: str | None = None) -> int:
+        kwargs = {"TableName": self.name, "KeyConditionExpression": condition, "Select": "COUNT",
+                  "ExpressionAttributeValues": {k: _s(v) for k, v in values.items()}}
+        if index:
+            kwargs["IndexName"] = index
+        total = 0
+        while True:
+            page = client("dynamodb").query(**kwargs)
+            total += page["Count"]
+            if "LastEvaluatedKey" not in page:
+                return total
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def put(self, item: dict, condition: str | None = None, names: dict | None = None) -> bool:
+        """PutItem; False when `condition` does not hold."""
+        kwargs = {"TableName": self.name, "Item": item}
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        try:
+            client("dynamodb").put_item(**kwargs)
+            return True
+        except ClientError as err:
+            if _code(err) == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def delete(self, key: dict, condition: str | None = None, names: dict | None = None) -> bool:
+        kwargs = {"TableName": self.name, "Key": {k: _s(v) for k, v in key.items()}, "ReturnValues": "ALL_OLD"}
+        if condition:
+            kwargs["ConditionExpression"] = condition
+            kwargs["ExpressionAttributeNames"] = names or {}
+        try:
+            return bool(client("dynamodb").delete_item(**kwargs).get("Attributes"))
+        except ClientError as err:
+            if _code(err) == "ConditionalCheckFailedException":
+                return False
+            raise
+
+
+def _transact(items: list[dict]) -> list[str]:
+    """TransactWriteItems; returns the cancellation reason codes ([] on success)."""
+    try:
+        client("dynamodb").transact_write_items(TransactItems=items)
+        return []
+    except ClientError as err:
+        if _code(err) != "TransactionCanceledException":
+            raise
+        return [r.get("Code", "None") for r in err.response.get("CancellationReasons", [])]
+
+
+class DynamoOrganizations:
+    def __init__(self, prefix: str):
+        self.t = _Table(prefix, "organizations")
+
+    def get(self, name: str) -> Organization | None:
+        doc = _load(self.t.get(name=name))
+        return Organization.from_dict(doc) if doc else None
+
+    def create(self, org: Organization) -> None:
+        item = {"name": _s(org.name), "doc": _doc(org), "admin_count": {"N": "0"}}
+        if not self.t.put(item, "attribute_not_exists(#n)", {"#n": "name"}):
+            raise Conflict(f"Organization {org.name} already exists")
+
+    def update(self, org: Organization) -> None:
+        client("dynamodb").update_item(
+            TableName=self.t.name, Key={"name": _s(org.name)}, UpdateExpression="SET doc = :d",
+            ConditionExpression="attribute_exists(#n)", ExpressionAttributeNames={"#n": "name"},
+            ExpressionAttributeValues={":d": _doc(org)})
+
+    def delete(self, name: str) -> None:
+        self.t.delete({"name": name})
+
+
+class DynamoUsers:
+    def __init__(self, prefix: str):
+        self.t = _Table(prefix, "users")
+        self.keys_t = _Table(prefix, "apikeys")
+
+    def get(self, user_id: str) -> User | None:
+        doc = _load(self.t.get(id=user_id))
+        return User.from_dict(doc) if doc and "email" in doc else None
+
+    def get_by_email(self, email: str) -> User | None:
+        marker = self.t.get(id="email#" + email.lower())
+        return self.get(marker["user_id"]["S"]) if marker else None
+
+    def create(self, user: User) -> None:
+        # The user and its email marker in one transaction: emails stay unique.
+        cond = {"ConditionExpression": "attribute_not_exists(id)"}
+        reasons = _transact([
+            {"Put": {"TableName": self.t.name, "Item": {"id": _s(user.id), "doc": _doc(user)}, **cond}},
+            {"Put": {"TableName": self.t.name, "Item": {"id": _s("email#" + user.email.lower()),
+                                                        "user_id": _s(user.id)}, **cond}},
+        ])
+        if reasons:
+            raise Conflict(f"A user with the email {user.email} already exists")
+
+    def add_key(self, key: ApiKey) -> None:
+        self.keys_t.put({"digest": _s(key.digest), "id": _s(key.id), "user_id": _s(key.user_id),
+                         "doc": _doc(key)})
+
+    @staticmethod
+    def _key(item) -> ApiKey | None:
+        if not item:
+            return None
+        key = ApiKey.from_dict(_load(item))
+        if "accessed" in item:
+            key.accessed = item["accessed"]["S"]
+        return key
+
+    def key_by_digest(self, digest: str) -> ApiKey | None:
+        return self._key(self.keys_t.get(digest=digest))
+
+    def keys(self, user_id: str) -> list[ApiKey]:
+        items = self.keys_t.query("user_id = :u", {":u": user_id}, index="by-user")
+        return sorted((self._key(i) for i in items), key=lambda k: k.created)
+
+    def delete_key(self, user_id: str, key_id: str) -> bool:
+        items = self.keys_t.query("user_id = :u AND id = :k", {":u": user_id, ":k": key_id}, index="by-user")
+        return any(self.keys_t.delete({"digest": i["digest"]["S"]}) for i in items)
+
+    def touch_key(self, key_id: str, when: str) -> None:
+        raise NotImplementedError("key access times are not tracked on DynamoDB yet")
+
+
+class DynamoMemberships:
+    def __init__(self, prefix: str):
+        self.t = _Table(prefix, "memberships")
+        self.orgs = _Table(prefix, "organizations")
+
+    def get(self, org: str, user_id: str) -> Membership | None:
+        doc = _load(self.t.get(organization=org, user_id=user_id))
+        return Membership.from_dict(doc) if doc else None
+
+    def for_org(self, org: str) -> list[Membership]:
+        items = self.t.query("organization = :o", {":o": org})
+        return sorted((Membership.from_dict(_load(i)) for i in items), key=lambda m: m.created)
+
+    def for_user(self, user_id: str) -> list[Membership]:
+        return [Membership.from_dict(_load(i)) for i in self.t.query("user_id = :u", {":u": user_id},
+                                                                      index="by-user")]
+
+    def _admin_delta(self, org: str, delta: int) -> dict:
+        """Update of the organization's admin counter; a decrement needs two admins left."""
+        update = {"TableName": self.orgs.name, "Key": {"name": _s(org)},
+                  "UpdateExpression": "SET admin_count = if_not_exists(admin_count, :zero) + :d",
+                  "ExpressionAttributeNames": {"#n": "name"},
+                  "ExpressionAttributeValues": {":d": {"N": str(delta)}, ":zero": {"N": "0"}}}
+        if delta < 0:
+            update["ConditionExpression"] = "attribute_exists(#n) AND admin_count > :one"
+            update["ExpressionAttributeValues"][":one"] = {"N": "1"}
+        else:
+            update["ConditionExpression"] = "attribute_exists(#n)"
+        return {"Update": update}
+
+    def save(self, membership: Membership) -> None:
+        for _ in range(5):
+            before = self.get(membership.organization, membership.user_id)
+            put = {"TableName": self.t.name, "Item": {
+                "organization": _s(membership.organization), "user_id": _s(membership.user_id),
+                "is_admin": {"BOOL": membership.is_admin}, "doc": _doc(membership)}}
+            try:
+                return self._write(membership.organization, {"Put": put}, put, before, membership.is_admin)
+            except _Retry:
+                time.sleep(0.05)
+        raise Conflict("The membership changed concurrently; try again")
+
+    def _write(self, org: str, wrapper: dict, inner: dict, before: Membership | None,
+               after_admin: bool) -> None:
+        """The membership write and, when the admin count changes, the counter update, atomically."""
+        old_admin = bool(before and before.is_admin)
+        # Optimistic check that the membership is still as read, so the counter stays exact.
+        if before is None:
+            inner["ConditionExpression"] = "attribute_not_exists(user_id)"
+        else:
+            inner["ConditionExpression"] = "is_admin = :old"
+            inner["ExpressionAttributeValues"] = {":old": {"BOOL": old_admin}}
+        items = [wrapper]
+        delta = int(after_admin) - int(old_admin)
+        if delta:
+            items.append(self._admin_delta(org, delta))
+        reasons = _transact(items)
+        if not reasons:
+            return
+        if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+            raise Conflict("The organization must keep at least one active admin")
+        raise _Retry()
+
+    def delete(self, org: str, user_id: str) -> bool:
+        for _ in range(5):
+            before = self.get(org, user_id)
+            if before is None:
+                return False
+            inner = {"TableName": self.t.name, "Key": {"organization": _s(org), "user_id": _s(user_id)}}
+            try:
+                self._write(org, {"Delete": inner}, inner, before, False)
+                return True
+            except _Retry:
+                time.sleep(0.05)
+        raise Conflict("The membership changed concurrently; try again")
+
+
+class _Retry(Exception):
+    """A concurrent writer changed the item between our read and our conditional write."""
+
+
+class DynamoImages:
+    def __init__(self, prefix: str):
+        self.t = _Table(prefix, "images")
+
+    @staticmethod
+    def _image(item) -> SourceImage | None:
+        return SourceImage.from_dict(_load(item)) if item else None
+
+    def get(self, org: str, hash: str) -> SourceImage | None:
+        return self._image(self.t.get(organization=org, hash=hash))
+
+    def by_prefix(self, org: str, prefix: str, limit: int = 2) -> list[SourceImage]:
+        items = self.t.query("organization = :o AND begins_with(#h, :p)", {":o": org, ":p": prefix},
+                             limit=limit, names={"#h": "hash"})
+        return [self._image(i) for i in items]
+
+    def by_binary_hash(self, org: str, binary_hash: str) -> list[SourceImage]:
+        items = self.t.query("org_binary = :b", {":b": f"{org}#{binary_hash}"}, index="by-binary-hash")
+        return sorted((self._image(i) for i in items), key=lambda i: i.created)
+
+    @staticmethod
+    def _state(org: str, deleted: bool) -> str:
+        return f"{org}#{'deleted' if deleted else 'live'}"
+
+    def list(self, org: str, limit: int, offset: int, deleted: bool = False) -> tuple[list[SourceImage], int]:
+        state = self._state(org, deleted)
+        total = self.t.count("org_state = :s", {":s": state}, index="by-created")
+        if limit == 0:
+            return [], total
+        items = self.t.query("org_state = :s", {":s": state}, index="by-created", forward=False,
+                             limit=offset + limit)
+        return [self._image(i) for i in items[offset:]], total
+
+    def create(self, image: SourceImage) -> bool:
+        item = {
+            "organization": _s(image.organization), "hash": _s(image.hash),
+            "org_binary": _s(f"{image.organization}#{image.binary_hash}"),
+            "org_state": _s(self._state(image.organization, image.deleted)),
+            "created_order": _s(f"{image.created}#{time.time_ns():020d}"),
+            "doc": _doc(image),
+        }
+        return self.t.put(item, "attribute_not_exists(#h)", {"#h": "hash"})
+
+    def save(self, image: SourceImage) -> None:
+        client("dynamodb").update_item(
+            TableName=self.t.name, Key={"organization": _s(image.organization), "hash": _s(image.hash)},
+            UpdateExpression="SET doc = :d, org_state = :s", ConditionExpression="attribute_exists(#h)",
+            ExpressionAttributeNames={"#h": "hash"},
+            ExpressionAttributeValues={":d": _doc(image), ":s": _s(self._state(image.organization, image.deleted))})
+
+
+class DynamoStacks:
+    def __init__(self, prefix: str):
+        self.t = _Table(prefix, "stacks")
+
+    def get(self, org: str, name: str) -> Stack | None:
+        doc = _load(self.t.get(organization=org, name=name))
+        return Stack.from_dict(doc) if doc else None
+
+    def list(self, org: str, limit: int, offset: int) -> list[Stack]:
+        items = self.t.query("organization = :o", {":o": org}, limit=offset + limit)
+        return [Stack.from_dict(_load(i)) for i in items[offset:]]
+
+    def _item(self, stack: Stack) -> dict:
+        return {"organization": _s(stack.organization), "name": _s(stack.name), "doc": _doc(stack)}
+
+    def create(self, stack: Stack) -> None:
+        if not self.t.put(self._item(stack), "attribute_not_exists(#n)", {"#n": "name"}):
+            raise Conflict(f"Stack {stack.name} already exists")
+
+    def save(self, stack: Stack) -> None:
+        self.t.put(self._item(stack))
+
+    def delete(self, org: str, name: str) -> bool:
+        return self.t.delete({"organization": org, "name": name})
+
+
+class DynamoRenderIndex:
+    def __init__(self, prefix: str):
+        self.t = _Table(prefix, "renderindex")
+
+    def add(self, org: str, key: str, stack: str, image_hash: str) -> None:
+        self.t.put({"organization": _s(org), "key": _s(key), "org_stack": _s(f"{org}#{stack}"),
+                    "org_image": _s(f"{org}#{image_hash}")})
+
+    def _keys(self, attr: str, value: str, index: str) -> list[str]:
+        return [i["key"]["S"] for i in self.t.query(f"{attr} = :v", {":v": value}, index=index)]
+
+    def keys_for_stack(self, org: str, stack: str) -> list[str]:
+        return self._keys("org_stack", f"{org}#{stack}", "by-stack")
+
+    def keys_for_image(self, org: str, image_hash: str) -> list[str]:
+        return self._keys("org_image", f"{org}#{image_hash}", "by-image")
+
+    def remove(self, org: str, keys: list[str]) -> None:
+        for start in range(0, len(keys), 25):  # BatchWriteItem takes 25 requests at most
+            requests = [{"DeleteRequest": {"Key": {"organization": _s(org), "key": _s(k)}}}
+                        for k in keys[start:start + 25]]
+            pending = {self.t.name: requests}
+            for _ in range(8):
+                pending = client("dynamodb").batch_write_item(RequestItems=pending).get("UnprocessedItems")
+                if not pending:
+                    break
+                time.sleep(0.05)
+
+
+class CloudFrontPurger:
+    """Invalidates CDN paths after renders were dropped from S3."""
+
+    MAX_EXACT_PATHS = 100
+
+    def __init__(self, distribution_id: str):
+        self.distribution_id = distribution_id
+
+    def __call__(self, org: str, paths: list[str]) -> None:
+        if len(paths) > self.MAX_EXACT_PATHS:
+            paths = [f"/{org}/*"]
+        client("cloudfront").create_invalidation(
+            DistributionId=self.distribution_id,
+            InvalidationBatch={"Paths": {"Quantity": len(paths), "Items": paths},
+                               "CallerReference": f"rokka-{time.time_ns()}"})
+
+
+def ensure_resources(prefix: str, buckets: list[str]) -> None:
+    """Create missing tables and buckets (dev switch AWS_CREATE_RESOURCES; never in deployed stages)."""
+    ddb = client("dynamodb")
+    existing = set()
+    for page in ddb.get_paginator("list_tables").paginate():
+        existing.update(page["TableNames"])
+    for name in aws_schema.TABLES:
+        if prefix + name not in existing:
+            try:
+                ddb.create_table(**aws_schema.create_table_kwargs(name, prefix + name))
+                ddb.get_waiter("table_exists").wait(TableName=prefix + name)
+            except ClientError as err:
+                if _code(err) != "ResourceInUseException":
+                    raise
+    s3 = client("s3")
+    have = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    region = s3.meta.region_name
+    for bucket in buckets:
+        if bucket not in have:
+            kwargs = {"Bucket": bucket}
+            if region and region != "us-east-1":
+                kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+            try:
+                s3.create_bucket(**kwargs)
+            except ClientError as err:
+                if _code(err) not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                    raise
