@@ -1,14 +1,13 @@
 """Chalice app: rokka's management API (thin routes) and the render Lambda entry point."""
 from __future__ import annotations
 
-import base64
-
 from chalice import Chalice, Response
 
 from chalicelib import auth
 from chalicelib.bootstrap import services
 from chalicelib.operations import registry
 from chalicelib.render import stack_options
+from chalicelib.services.render import function_url_response
 from chalicelib.services.sourceimages import uploads_from_form
 from chalicelib.web import (ANY_CONTENT_TYPE, api_view, empty_response, json_response, parse_form,
                             parse_json_any, parse_json_object, parse_json_value)
@@ -256,7 +255,7 @@ def delete_stack(org, name):
 
 @app.lambda_function(name="render")
 def render(event, context):
-    result = services().renderer.handle(event.get("rawPath", "/"), event.get("rawQueryString", ""),
-                                        event.get("headers") or {})
-    return {"statusCode": result.status, "headers": result.headers,
-            "body": base64.b64encode(result.body).decode("ascii"), "isBase64Encoded": True}
+    svc = services()
+    result = svc.renderer.handle(event.get("rawPath", "/"), event.get("rawQueryString", ""),
+                                 event.get("headers") or {})
+    return function_url_response(result, event, svc.settings.max_inline_bytes, svc.settings.render_domain)

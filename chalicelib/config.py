@@ -51,6 +51,8 @@ class Settings:
     create_resources: bool
     # The render host (e.g. images.example.com); oversize renders redirect there.
     render_domain: str
+    # Largest render returned inline by the render Lambda (6 MB payload limit, base64 is 4/3).
+    max_inline_bytes: int
 
 
 @lru_cache(maxsize=1)
@@ -75,4 +77,5 @@ def settings() -> Settings:
         cloudfront_distribution_id=os.environ.get("CLOUDFRONT_DISTRIBUTION_ID", ""),
         create_resources=_bool("AWS_CREATE_RESOURCES", False),
         render_domain=os.environ.get("RENDER_DOMAIN", ""),
+        max_inline_bytes=_int("RENDER_MAX_INLINE_BYTES", 4_400_000),
     )

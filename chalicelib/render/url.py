@@ -23,6 +23,7 @@ FORMAT_RE = re.compile(r"^[a-z0-9]{2,5}$")
 STACK_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
 ORG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 MAX_PATH = 4096
+ACCEPT_TOKENS = ("avif", "webp")
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class RenderRequest:
     format: str = "jpg"
     query: dict = field(default_factory=dict)
     cache_key: str = ""
+    # Best modern format the client accepts ("avif", "webp") when it came as a path token.
+    accept_token: str | None = None
 
 
 def parse(path: str, query_string: str = "") -> RenderRequest:
@@ -55,6 +58,12 @@ def parse(path: str, query_string: str = "") -> RenderRequest:
     if len(path) > MAX_PATH:
         raise BadRequest("Render URL too long")
     segments = [s for s in path.split("/") if s]  # empty segments ("//") are ignored
+    accept_token = None
+    if len(segments) > 1 and segments[1].startswith("~"):
+        # The CloudFront Function reduces Accept to a token segment after the org (~avif, ~webp).
+        accept_token = segments.pop(1)[1:]
+        if accept_token not in ACCEPT_TOKENS:
+            raise BadRequest(f"Unknown format token ~{accept_token}")
     if len(segments) < 3:
         raise BadRequest("Render URL must be /{stack}/{hash}.{format}")
     org, stack, rest = segments[0], unquote(segments[1]), segments[2:]
@@ -70,7 +79,7 @@ def parse(path: str, query_string: str = "") -> RenderRequest:
     fmt = fmt.lower()
     if not FORMAT_RE.match(fmt):
         raise BadRequest(f"Invalid output format {fmt!r}")
-    req = RenderRequest(org=org, stack=stack, format=fmt)
+    req = RenderRequest(org=org, stack=stack, format=fmt, accept_token=accept_token)
     if len(rest) >= 2 and _image_token(unquote(rest[-2])):
         req.image_kind, req.image = _image_token(unquote(rest[-2]))
         req.seo_name = name

@@ -4,6 +4,7 @@ Shared by the render Lambda and the local server, which only adapt the transport
 """
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from dataclasses import dataclass, field
@@ -93,6 +94,19 @@ class Renderer:
         headers = {"Content-Type": content_type,
                    "Cache-Control": CACHE_CONTROL if cacheable else "no-store", **extra}
         return RenderResult(200, body, headers)
+
+
+def function_url_response(result: RenderResult, event: dict, max_inline_bytes: int, render_domain: str) -> dict:
+    """A Lambda function URL (payload 2.0) answer: the bytes inline when they fit the response
+    limit, else a 302 back to the same URL, which the CDN now answers from the stored render."""
+    if result.status == 200 and len(result.body) > max_inline_bytes:
+        path = "/" + "/".join(s for s in event.get("rawPath", "/").split("/") if s and not s.startswith("~"))
+        query = event.get("rawQueryString") or ""
+        location = (f"https://{render_domain}" if render_domain else "") + path + (f"?{query}" if query else "")
+        return {"statusCode": 302, "headers": {"Location": location, "Cache-Control": "private, no-store"},
+                "body": "", "isBase64Encoded": False}
+    return {"statusCode": result.status, "headers": result.headers,
+            "body": base64.b64encode(result.body).decode("ascii"), "isBase64Encoded": True}
 
 
 def _error(err: RokkaError) -> RenderResult:

@@ -93,14 +93,23 @@ def require_node() -> str:
     return node
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """localserver.py on a free port with an empty data directory; always stopped afterwards."""
+@pytest.fixture(scope="module", params=["local", "aws"])
+def server(request, tmp_path_factory):
+    """localserver.py on a free port with empty storage; always stopped afterwards.
+
+    "local" is the embedded default (files + SQLite); "aws" is STORAGE=aws against a moto
+    server, with the tables and buckets created by the dev switch AWS_CREATE_RESOURCES.
+    """
     base_dir = tmp_path_factory.mktemp("rokka-e2e-server")
     log_path = base_dir / "server.log"
     port = free_port()
     env = {**os.environ, "DATA_DIR": str(base_dir / "data"), "HOST": "127.0.0.1", "PORT": str(port),
-           "STORAGE": "local", "ALLOW_SIGNUP": "true", "PYTHONUNBUFFERED": "1"}
+           "STORAGE": request.param, "ALLOW_SIGNUP": "true", "PYTHONUNBUFFERED": "1"}
+    if request.param == "aws":
+        request.getfixturevalue("moto_endpoint")  # sets AWS_ENDPOINT_URL and credentials in os.environ
+        run = base_dir.name.lower().replace("_", "-")[-12:]
+        env = {**os.environ, **env, "AWS_CREATE_RESOURCES": "true", "TABLE_PREFIX": f"e2e-{run}-",
+               "SOURCES_BUCKET": f"e2e-{run}-sources", "RENDERS_BUCKET": f"e2e-{run}-renders"}
     url = f"http://127.0.0.1:{port}"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([sys.executable, "localserver.py"], cwd=ROOT, env=env,
@@ -132,10 +141,10 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def flow(request, tmp_path_factory) -> Flow:
+def flow(server, tmp_path_factory) -> Flow:
     """Runs flow.mjs once against the server; every test below checks one part of its outcome."""
-    node = require_node()  # before starting the server: a missing Node.js is the clearer failure
-    url, log_path = request.getfixturevalue("server")
+    node = require_node()
+    url, log_path = server
     work = tmp_path_factory.mktemp("rokka-e2e-work")
     source = make_source()
     (work / "source.png").write_bytes(source)
