@@ -1,6 +1,8 @@
 """Chalice app: rokka's management API (thin routes) and the render Lambda entry point."""
 from __future__ import annotations
 
+import os
+
 from chalice import Chalice, Response
 
 from chalicelib import auth
@@ -159,6 +161,16 @@ def delete_images_by_binary_hash(org):
     return empty_response()
 
 
+@route("/sourceimages/{org}/uploads", ["POST"])
+def start_direct_upload(org):
+    return json_response(services().uploads.start(principal(), org, parse_json_object(req().raw_body)), 201)
+
+
+@route("/sourceimages/{org}/uploads/{upload_id}", ["GET"])
+def direct_upload_status(org, upload_id):
+    return json_response(services().uploads.status(principal(), org, upload_id))
+
+
 @route("/sourceimages/{org}/{hash}", ["GET"])
 def get_image(org, hash):
     return json_response(services().images.get(principal(), org, hash, include_deleted=flag("deleted")))
@@ -249,6 +261,14 @@ def get_stack(org, name):
 def delete_stack(org, name):
     services().stacks.delete(principal(), org, name)
     return empty_response()
+
+
+# --- large uploads: S3 notifies this function for objects under _uploads/ -------------------
+
+@app.on_s3_event(bucket=os.environ.get("SOURCES_BUCKET", "rokka-sources"), prefix="_uploads/",
+                 events=["s3:ObjectCreated:*"], name="register_upload")
+def register_upload(event):
+    services().uploads.register(event.key)
 
 
 # --- render (Lambda function URL, payload 2.0) -----------------------------------------------

@@ -11,6 +11,7 @@ from chalicelib.services.cache import RenderCache
 from chalicelib.services.render import Renderer
 from chalicelib.services.sourceimages import SourceImages
 from chalicelib.services.stacks import Stacks
+from chalicelib.services.uploads import DirectUploads
 from chalicelib.storage.ports import Storage
 
 
@@ -22,6 +23,7 @@ class Services:
     images: SourceImages
     stacks: Stacks
     renderer: Renderer
+    uploads: DirectUploads
 
 
 def local_storage(data_dir: str) -> Storage:
@@ -70,6 +72,7 @@ def build(cfg: Settings) -> Services:
         images=images,
         stacks=Stacks(storage, cache, cfg.max_operations),
         renderer=Renderer(storage, cache, images, cfg.max_operations, cfg.max_output_pixels),
+        uploads=DirectUploads(storage, images, cfg.max_upload_bytes),
     )
 
 

@@ -87,11 +87,11 @@ class SourceImages:
     def upload(self, p: Principal, org: str, uploads: list[Upload]) -> dict:
         auth.authorize(self.storage, p, org, "images:upload")
         # Check every file before storing any, so a bad file leaves nothing behind.
-        checked = [(u, self._identify(u)) for u in uploads]
+        checked = [(u, self.identify(u)) for u in uploads]
         items = [self.register(org, u, info).to_api() for u, info in checked]
         return {"total": len(items), "items": items}
 
-    def _identify(self, u: Upload) -> codecs.ImageInfo:
+    def identify(self, u: Upload) -> codecs.ImageInfo:
         if len(u.data) > self.max_upload_bytes:
             raise BadRequest(f"{u.filename}: larger than {self.max_upload_bytes} bytes")
         if not u.data:

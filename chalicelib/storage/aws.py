@@ -88,6 +88,13 @@ class S3BlobStore:
     def delete(self, key: str) -> None:
         client("s3").delete_object(Bucket=self.bucket, Key=key)
 
+    def presigned_post(self, key: str, max_bytes: int, expires: int) -> dict:
+        """A browser-style POST upload straight to S3 for one key, limited in size."""
+        post = client("s3").generate_presigned_post(
+            Bucket=self.bucket, Key=key, ExpiresIn=expires,
+            Conditions=[["content-length-range", 1, max_bytes]])
+        return {"url": post["url"], "fields": post["fields"]}
+
     def list(self, prefix: str) -> list[str]:
         keys = []
         for page in client("s3").get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):

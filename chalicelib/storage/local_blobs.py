@@ -49,9 +49,13 @@ class FileBlobStore:
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             pass
 
+    def presigned_post(self, key: str, max_bytes: int, expires: int) -> dict:
+        raise BadRequest("Direct uploads need STORAGE=aws; locally a multipart upload has no size limit.")
+
     def list(self, prefix: str) -> list[str]:
         out = []
-        for dirpath, _dirs, files in os.walk(self.root):
+        start = self.root.joinpath(*[p for p in prefix.split("/")[:-1] if p not in ("", ".", "..")])
+        for dirpath, _dirs, files in os.walk(start):
             for name in files:
                 if name.startswith(".tmp-"):
                     continue
