@@ -2,20 +2,22 @@
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
+import chalicelib.operations as _package
 from chalicelib.errors import InvalidOperation
 from chalicelib.operations.base import OperationSpec
 
-# Module names under chalicelib.operations; each exposes SPEC.
-_MODULES = (
-    "resize", "rotate", "autorotate", "crop", "blur", "trim", "noop", "grayscale",
-    "sepia", "modulate", "alpha", "circlemask", "multiply", "sharpen",
-)
+# Every module of this package that declares SPEC is an operation (one module per operation).
+_NOT_OPERATIONS = {"base", "registry"}
 
 OPERATIONS: dict[str, OperationSpec] = {}
-for _name in _MODULES:
-    _spec = importlib.import_module(f"chalicelib.operations.{_name}").SPEC
-    OPERATIONS[_spec.name] = _spec
+for _info in sorted(pkgutil.iter_modules(_package.__path__), key=lambda m: m.name):
+    if _info.name in _NOT_OPERATIONS or _info.name.startswith("_"):
+        continue
+    _spec = getattr(importlib.import_module(f"chalicelib.operations.{_info.name}"), "SPEC", None)
+    if isinstance(_spec, OperationSpec):
+        OPERATIONS[_spec.name] = _spec
 
 
 def get(name: str) -> OperationSpec:

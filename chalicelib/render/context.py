@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from PIL import Image
 
@@ -20,6 +20,9 @@ class RenderContext:
     size_before_draft: tuple[int, int] | None = None
     # Free-form notes operations leave for later steps (e.g. "resized": True).
     notes: dict[str, Any] = field(default_factory=dict)
+    # Access to other images of the same organization, for composition, face, text...
+    # Each raises chalicelib.errors.NotFound / BadRequest on a bad reference.
+    resources: "RenderResources | None" = None
 
     @property
     def dpr(self) -> float:
@@ -28,3 +31,18 @@ class RenderContext:
     def logical_size(self) -> tuple[int, int]:
         """The size operations should reason about (pre-draft size until the first resize)."""
         return self.size_before_draft or self.image.size
+
+
+class RenderResources:
+    """What operations may load besides their own image; the render service provides it."""
+
+    def __init__(self, load_image: Callable[[str], Image.Image],
+                 load_bytes: Callable[[str], bytes],
+                 render_stack: Callable[[str, dict], Image.Image]):
+        # Another source image by hash or short hash: upright, mode RGB/RGBA/L/LA.
+        self.load_image = load_image
+        # The original bytes of another source image (e.g. a TrueType font uploaded as a source).
+        self.load_bytes = load_bytes
+        # The result of rendering another stack (name, variables) on this render's source image,
+        # as an image (composition's secondary_stack).
+        self.render_stack = render_stack

@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 
 from chalicelib.errors import BadRequest, NotFound, RokkaError
 from chalicelib.render import codecs, pipeline, stackdef, url
+from chalicelib.render.context import RenderResources
 from chalicelib.services.cache import CACHE_CONTROL, RenderCache
 from chalicelib.services.sourceimages import SourceImages, original_key
 from chalicelib.storage.ports import Storage
 
 ERROR_CACHE_CONTROL = "public, max-age=60"
+MAX_STACK_NESTING = 3
 
 
 @dataclass
@@ -78,7 +80,7 @@ class Renderer:
             body, content_type = data, image.mimetype
         else:
             body = pipeline.render_pixels(data, image.to_dict(), operations, options, req.format,
-                                          self.max_output_pixels)
+                                          self.max_output_pixels, self._resources(req.org, image, data, headers))
             content_type = codecs.OUTPUT_FORMATS[req.format][1]
         extra = {}
         if options.get("content_disposition") == "attachment":
@@ -88,6 +90,33 @@ class Renderer:
         if not req.stack.startswith("_preview") and not extra and not options.get("source_file"):
             self.cache.put(req.org, req.cache_key, body, content_type, req.stack, image.hash)
         return self._response(body, content_type, extra, cacheable=not req.stack.startswith("_preview"))
+
+    def _resources(self, org: str, image, data: bytes, headers: dict, depth: int = 0) -> RenderResources:
+        """Loaders for operations that use other images or stacks of the same organization."""
+
+        def load_bytes(ref: str) -> bytes:
+            other = self.images.resolve(org, ref)
+            blob = self.storage.originals.get(original_key(org, other.binary_hash))
+            if blob is None:
+                raise NotFound(f"The original of {ref} is missing.")
+            return blob
+
+        def load_image(ref: str):
+            return codecs.open_source(load_bytes(ref))[0]
+
+        def render_stack(name: str, variables: dict):
+            if depth >= MAX_STACK_NESTING:
+                raise BadRequest(f"Stacks nest more than {MAX_STACK_NESTING} levels deep.")
+            stack = self.storage.stacks.get(org, name)
+            if stack is None:
+                raise NotFound(f"Stack {name} not found.")
+            defn = stackdef.StackDefinition(stack.operations, stack.options, stack.expressions, stack.variables)
+            sub = url.RenderRequest(org=org, stack=name, variables=dict(variables or {}))
+            operations, options = stackdef.resolve(defn, sub, image_properties(image), headers)
+            return pipeline.process(data, image.to_dict(), operations, options, self.max_output_pixels,
+                                    self._resources(org, image, data, headers, depth + 1))
+
+        return RenderResources(load_image=load_image, load_bytes=load_bytes, render_stack=render_stack)
 
     @staticmethod
     def _response(body: bytes, content_type: str, extra: dict, cacheable: bool = True) -> RenderResult:
