@@ -163,8 +163,10 @@ _SUB_VAR = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.[^}]*)?\}")
 
 
 def _is_intrinsic(node) -> bool:
-    return isinstance(node, dict) and len(node) == 1 and next(iter(node)) in (
-        "Ref", "Condition") or (isinstance(node, dict) and len(node) == 1 and next(iter(node)).startswith("Fn::"))
+    if not isinstance(node, dict) or len(node) != 1:
+        return False
+    key = next(iter(node))
+    return key in ("Ref", "Condition") or key.startswith("Fn::")
 
 
 def references(node) -> set[str]:
@@ -209,50 +211,49 @@ def _prune(node, dropped: set[str]):
     return node
 
 
+def _prune_resource(res: dict, dropped: set[str]):
+    res = dict(res)
+    depends = res.get("DependsOn")
+    if depends is not None:
+        depends = [d for d in ([depends] if isinstance(depends, str) else depends) if d not in dropped]
+        if depends:
+            res["DependsOn"] = depends if len(depends) > 1 else depends[0]
+        else:
+            del res["DependsOn"]
+    return _prune(res, dropped)
+
+
 def prune_missing_functions(merge: dict, base_resources: dict) -> tuple[dict, list[str]]:
     """Leave out merge-template overrides of resources Chalice did not generate, and whatever
     only makes sense with them. Returns the pruned template and what was left out."""
     resources = merge.get("Resources", {})
-    dropped = {name for name, res in resources.items()
-               if "Type" not in res and name not in base_resources}
-    notes = [f"{name} (override; the app defines no such function)" for name in sorted(dropped)]
-    while True:
-        kept: dict[str, dict] = {}
-        newly: set[str] = set()
-        for name, res in resources.items():
-            if name in dropped:
-                continue
-            res = dict(res)
-            depends = res.get("DependsOn")
-            if depends is not None:
-                depends = [depends] if isinstance(depends, str) else list(depends)
-                depends = [d for d in depends if d not in dropped]
-                if depends:
-                    res["DependsOn"] = depends if len(depends) > 1 else depends[0]
-                else:
-                    del res["DependsOn"]
-            result = _prune(res, dropped)
-            if result is _DROP:
-                newly.add(name)
-            else:
-                if result != res:
-                    notes.append(f"{name}: parts referring to {sorted(references(res) & dropped)}")
-                kept[name] = result
+    missing = {name for name, res in resources.items() if "Type" not in res and name not in base_resources}
+    dropped = set(missing)
+    while True:  # dropping a resource can make others refer to nothing
+        newly = {name for name, res in resources.items()
+                 if name not in dropped and _prune_resource(res, dropped) is _DROP}
         if not newly:
             break
         dropped |= newly
-        notes.extend(f"{name} (refers to a left-out resource)" for name in sorted(newly))
-        notes = [n for n in notes if ": parts referring" not in n]  # recomputed next round
+    notes = [f"{name} (override of a function the app does not define)" for name in sorted(missing)]
+    notes += [f"{name} (refers to {', '.join(sorted(references(resources[name]) & dropped))})"
+              for name in sorted(dropped - missing)]
+    kept = {}
+    for name, res in resources.items():
+        if name in dropped:
+            continue
+        kept[name] = _prune_resource(res, dropped)
+        if kept[name] != res:
+            notes.append(f"{name}: the parts referring to {', '.join(sorted(references(res) & dropped))}")
     out = dict(merge)
     out["Resources"] = kept
     if "Outputs" in merge:
-        outputs = {}
+        out["Outputs"] = {}
         for name, value in merge["Outputs"].items():
             if references(value) & dropped:
                 notes.append(f"output {name}")
             else:
-                outputs[name] = value
-        out["Outputs"] = outputs
+                out["Outputs"][name] = value
     return out, notes
 
 
@@ -283,9 +284,11 @@ cp.TemplateDeepMerger.merge = merge
 
 from chalice.cli import main
 sys.argv = ["chalice", "--project-dir", stage, "package", "--merge-template", merge_path, out]
-rc = main()
-with open(report_path, "w") as f:
-    json.dump(report, f)
+try:
+    rc = main()  # click exits by itself
+finally:
+    with open(report_path, "w") as f:
+        json.dump(report, f)
 sys.exit(rc or 0)
 """
 

@@ -8,6 +8,7 @@ from chalicelib import auth
 from chalicelib.auth import Principal
 from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound
 from chalicelib.models import ROLES, Membership, Organization, User, now_iso
+from chalicelib.render.signing import new_signing_key
 from chalicelib.storage.ports import Storage
 
 ORG_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -60,7 +61,8 @@ class Accounts:
         org = None
         if org_name:
             org = Organization(id=str(uuid.uuid4()), name=org_name, display_name=display_name or org_name,
-                               billing_email=email, created=now_iso())
+                               billing_email=email, created=now_iso(),
+                               signing_keys=[{"key": new_signing_key()}])
             self.storage.organizations.create(org)  # claims the name first (conditional)
         try:
             self.storage.users.create(user)
@@ -142,7 +144,8 @@ class Accounts:
             return existing.to_api()
         org = Organization(id=str(uuid.uuid4()), name=name, display_name=display_name or name,
                            billing_email=billing_email or p.user.email, created=now_iso(),
-                           master_organization=body.get("master_organization") or "")
+                           master_organization=body.get("master_organization") or "",
+                           signing_keys=[{"key": new_signing_key()}])
         self.storage.organizations.create(org)
         self._add_member(org, p.user, ["admin"])
         return org.to_api()

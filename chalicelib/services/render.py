@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 
 from chalicelib.errors import BadRequest, NotFound, RokkaError
-from chalicelib.render import codecs, pipeline, stackdef, url
+from chalicelib.render import codecs, pipeline, signing, stackdef, url
 from chalicelib.render.context import RenderResources
 from chalicelib.services.cache import CACHE_CONTROL, RenderCache
 from chalicelib.services.sourceimages import SourceImages, original_key
@@ -18,6 +18,16 @@ from chalicelib.storage.ports import Storage
 
 ERROR_CACHE_CONTROL = "public, max-age=60"
 MAX_STACK_NESTING = 3
+VIDEO_FORMATS = ("mp4", "webm", "m3u", "m3u8", "ts", "mov")
+
+
+def host_path(path: str) -> str:
+    """The render path as the client saw it on the {org} host: without org and format token."""
+    segments = [s for s in path.split("/") if s]
+    rest = segments[1:]
+    if rest and rest[0].startswith("~"):
+        rest = rest[1:]
+    return "/" + "/".join(rest)
 
 
 @dataclass
@@ -48,6 +58,8 @@ class Renderer:
 
     def render(self, path: str, query_string: str, headers: dict) -> RenderResult:
         req = url.parse(path, query_string)
+        if req.format in VIDEO_FORMATS:
+            raise BadRequest(f"Video output ({req.format}) is not supported by this server.")
         if req.format not in codecs.OUTPUT_FORMATS:
             raise BadRequest(f"Output format {req.format!r} is not supported.")
         cached = self.cache.get(req.cache_key)
@@ -68,10 +80,18 @@ class Renderer:
         props = image_properties(image)
 
         operations, options = stackdef.resolve(defn, req, props, headers, url_ops)
+        if options.get("basestack"):
+            operations = self._basestack_operations(req, options, props, headers) + operations
         if len(operations) > self.max_operations:
             raise BadRequest(f"At most {self.max_operations} operations per render.")
         if float(options.get("dpr") or 1) != 1 and not any(s.name == "resize" for s, _ in operations):
             raise BadRequest("The dpr option needs a resize operation in the stack.")
+
+        protected = self._needs_signature(req, options, image)
+        if protected:
+            org = self.storage.organizations.get(req.org)
+            keys = [k["key"] for k in (org.signing_keys if org else []) if k.get("key")]
+            signing.verify(req, host_path(path), query_string, keys)
 
         data = self.storage.originals.get(original_key(req.org, image.binary_hash))
         if data is None:
@@ -87,9 +107,37 @@ class Renderer:
             extra["Content-Disposition"] = f'attachment; filename="{req.seo_name or image.hash}.{req.format}"'
         # Stacks under _preview are never cached.
         # The cache serves by extension only, so renders with extra headers are not stored.
-        if not req.stack.startswith("_preview") and not extra and not options.get("source_file"):
+        # Signed renders are never stored where the CDN would serve them without a signature.
+        if (not req.stack.startswith("_preview") and not extra and not options.get("source_file")
+                and not protected):
             self.cache.put(req.org, req.cache_key, body, content_type, req.stack, image.hash)
         return self._response(body, content_type, extra, cacheable=not req.stack.startswith("_preview"))
+
+    def _needs_signature(self, req: url.RenderRequest, options: dict, image) -> bool:
+        if options.get("protected") or image.protected:
+            return True
+        if req.stack == "dynamic":
+            org = self.storage.organizations.get(req.org)
+            return bool(org and org.options.get("protect_dynamic_stack"))
+        return False
+
+    def _basestack_operations(self, req: url.RenderRequest, options: dict, props: dict, headers: dict) -> list:
+        """The operations of the basestack chain, run before the stack's own (options: the stack's win)."""
+        chain, name = [], options.get("basestack")
+        while name:
+            if len(chain) >= MAX_STACK_NESTING or name in (req.stack, *[c[0] for c in chain]):
+                raise BadRequest(f"Basestack {name} nests too deep or refers back to itself.")
+            stack = self.storage.stacks.get(req.org, name)
+            if stack is None:
+                raise NotFound(f"Basestack {name} not found.")
+            defn = stackdef.StackDefinition(stack.operations, stack.options, stack.expressions, stack.variables)
+            sub = url.RenderRequest(org=req.org, stack=name, variables=dict(req.variables))
+            ops, base_options = stackdef.resolve(defn, sub, props, headers)
+            for key, value in base_options.items():
+                options.setdefault(key, value)
+            chain.append((name, ops))
+            name = base_options.get("basestack")
+        return [op for _, ops in reversed(chain) for op in ops]
 
     def _resources(self, org: str, image, data: bytes, headers: dict, depth: int = 0) -> RenderResources:
         """Loaders for operations that use other images or stacks of the same organization."""
