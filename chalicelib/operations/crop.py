@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from chalicelib.operations import _saliency
 from chalicelib.operations.base import Option, OperationSpec
 
 # rokka's 2019 anchor pattern: `X_Y` (pixel offsets or named positions) or an automatic anchor.
@@ -42,13 +43,32 @@ def apply(ctx, opts: dict) -> None:
         box = _shrunk(crop_area, opts["scale"])  # the subject area wins over the crop area
     else:
         w, h = _crop_size(size, opts, subject if mode == "area" else None)
+        face = _in_pixels(_face(ctx), ctx.source, size) if anchor in ("face", "auto") else None
         if subject and (mode == "area" or anchor in ("auto", "subjectarea")):
             x, y = _centred(subject, (w, h), size)
+        elif face:  # face, or auto without a subject area
+            x, y = _centred(face, (w, h), size)
         else:
-            # face and smart have no detector yet, so they take the fallback like a missing area.
-            x, y = _placed(_position(anchor, opts["fallback"]), (w, h), size)
+            # smart is attention-based (also as the fallback of subjectarea, croparea and face, but
+            # auto never falls back to it); a flat image has nothing salient and takes the fallback.
+            smart = anchor == "smart" or (_is_smart(opts["fallback"]) and anchor != "auto"
+                                          and "_" not in anchor and "-" not in anchor)
+            found = _saliency.best_crop(ctx.image, (w, h)) if smart else None
+            x, y = found or _placed(_position(anchor, opts["fallback"]), (w, h), size)
         box = (x, y, w, h)
     ctx.image = ctx.image.crop(_clamped(box, size))
+
+
+def _face(ctx) -> dict | None:
+    """The detected face box (source pixels) from the image's dynamic metadata, if any."""
+    face = (ctx.source.get("dynamic_metadata") or {}).get("detection_face")
+    if not isinstance(face, dict) or not face.get("width") or not face.get("height"):
+        return None
+    return {"x": face.get("x", 0), "y": face.get("y", 0), "width": face["width"], "height": face["height"]}
+
+
+def _is_smart(fallback: str) -> bool:
+    return re.search(ANCHOR, fallback).group(0) == "smart"
 
 
 def _areas(ctx, name: str | None, size) -> tuple[Box | None, Box | None]:

@@ -24,6 +24,8 @@ STACK_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
 ORG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 MAX_PATH = 4096
 ACCEPT_TOKENS = ("avif", "webp")
+# Requested formats that autoformat may replace (and whose cache keys carry the Accept token).
+NEGOTIABLE = ("jpg", "jpeg", "png")
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,22 @@ class RenderRequest:
     accept_token: str | None = None
 
 
-def parse(path: str, query_string: str = "") -> RenderRequest:
-    """Parse an org-first render path and its query; BadRequest on anything malformed."""
+def accept_token_for(accept: str | None) -> str | None:
+    """The best modern format an Accept header names (the CloudFront Function does the same)."""
+    accept = accept or ""
+    if "image/avif" in accept:
+        return "avif"
+    if "image/webp" in accept:
+        return "webp"
+    return None
+
+
+def parse(path: str, query_string: str = "", accept: str | None = None) -> RenderRequest:
+    """Parse an org-first render path and its query; BadRequest on anything malformed.
+
+    Without a ~token segment (CloudFront adds one), `accept` gives the token for jpg/png
+    requests, and the cache key gets the same segment CloudFront would have added.
+    """
     if len(path) > MAX_PATH:
         raise BadRequest("Render URL too long")
     segments = [s for s in path.split("/") if s]  # empty segments ("//") are ignored
@@ -97,7 +113,12 @@ def parse(path: str, query_string: str = "") -> RenderRequest:
     req.query = {k: v[-1] for k, v in parse_qs(query_string or "", keep_blank_values=True).items()}
     if "v" in req.query:
         req.variables.update(_query_variables(req.query["v"]))
-    req.cache_key = cache_key(path, req.query)
+    key_path = path
+    if accept_token is None and fmt in NEGOTIABLE:
+        req.accept_token = accept_token_for(accept)
+        if req.accept_token:
+            key_path = f"/{org}/~{req.accept_token}/" + "/".join(segments[1:])
+    req.cache_key = cache_key(key_path, req.query)
     return req
 
 

@@ -57,14 +57,15 @@ class Renderer:
             return _error(RokkaError("Internal server error"))
 
     def render(self, path: str, query_string: str, headers: dict) -> RenderResult:
-        req = url.parse(path, query_string)
+        req = url.parse(path, query_string, _header(headers, "accept"))
         if req.format in VIDEO_FORMATS:
             raise BadRequest(f"Video output ({req.format}) is not supported by this server.")
         if req.format not in codecs.OUTPUT_FORMATS:
             raise BadRequest(f"Output format {req.format!r} is not supported.")
+        vary = {"Vary": "Accept"} if req.format in url.NEGOTIABLE else {}
         cached = self.cache.get(req.cache_key)
         if cached is not None:
-            return self._response(cached, codecs.OUTPUT_FORMATS[req.format][1], {})
+            return self._response(cached, sniff_mimetype(cached) or codecs.OUTPUT_FORMATS[req.format][1], vary)
 
         if req.stack == "dynamic":
             defn, url_ops = stackdef.StackDefinition(), req.operations
@@ -96,20 +97,21 @@ class Renderer:
         data = self.storage.originals.get(original_key(req.org, image.binary_hash))
         if data is None:
             raise NotFound(f"The original of {req.image} is missing.")
+        fmt = negotiated_format(req, options)
         if options.get("source_file"):
             body, content_type = data, image.mimetype
         else:
-            body = pipeline.render_pixels(data, image.to_dict(), operations, options, req.format,
+            body = pipeline.render_pixels(data, image.to_dict(), operations, options, fmt,
                                           self.max_output_pixels, self._resources(req.org, image, data, headers))
-            content_type = codecs.OUTPUT_FORMATS[req.format][1]
-        extra = {}
+            content_type = codecs.OUTPUT_FORMATS[fmt][1]
+        extra = dict(vary)
         if options.get("content_disposition") == "attachment":
             extra["Content-Disposition"] = f'attachment; filename="{req.seo_name or image.hash}.{req.format}"'
         # Stacks under _preview are never cached.
         # The cache serves by extension only, so renders with extra headers are not stored.
         # Signed renders are never stored where the CDN would serve them without a signature.
-        if (not req.stack.startswith("_preview") and not extra and not options.get("source_file")
-                and not protected):
+        if (not req.stack.startswith("_preview") and "Content-Disposition" not in extra
+                and not options.get("source_file") and not protected):
             self.cache.put(req.org, req.cache_key, body, content_type, req.stack, image.hash)
         return self._response(body, content_type, extra, cacheable=not req.stack.startswith("_preview"))
 
@@ -184,6 +186,45 @@ def function_url_response(result: RenderResult, event: dict, max_inline_bytes: i
                 "body": "", "isBase64Encoded": False}
     return {"statusCode": result.status, "headers": result.headers,
             "body": base64.b64encode(result.body).decode("ascii"), "isBase64Encoded": True}
+
+
+def negotiated_format(req: url.RenderRequest, options: dict) -> str:
+    """autoformat: the best format the client accepts instead of the requested jpg/png (§6.6)."""
+    if not options.get("autoformat") or req.format not in url.NEGOTIABLE or not req.accept_token:
+        return req.format
+    excluded = {x.strip() for x in (options.get("autoformat.exclude") or "").split(",")}
+    included = {x.strip() for x in (options.get("autoformat.include") or "").split(",")}
+    token = req.accept_token
+    if token == "avif" and ("avif" not in included or "avif" in excluded):
+        token = "webp"  # every browser that takes AVIF takes WebP too
+    if token in excluded:
+        return req.format
+    if token == "webp" and req.format == "png" and "webp.quality" not in options:
+        options["webp.quality"] = 100  # a PNG request gets lossless WebP
+    return token
+
+
+_MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG", "image/png"), (b"GIF8", "image/gif"))
+
+
+def sniff_mimetype(data: bytes) -> str | None:
+    """The real type of a cached render (autoformat may have stored WebP under a .jpg key)."""
+    for magic, mimetype in _MAGIC:
+        if data.startswith(magic):
+            return mimetype
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[4:8] == b"ftyp":
+        brand = data[8:12]
+        return "image/avif" if brand in (b"avif", b"avis") else "image/heic"
+    return None
+
+
+def _header(headers: dict, name: str):
+    for k, v in (headers or {}).items():
+        if k.lower() == name:
+            return v
+    return None
 
 
 def _error(err: RokkaError) -> RenderResult:
