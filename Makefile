@@ -29,3 +29,20 @@ test: $(INSTALLED) $(NODE_INSTALLED)
 
 clean:
 	rm -rf $(VENV) $(E2E)/node_modules .pytest_cache
+
+# `make package`: dist/sam.json (one CloudFormation template) + dist/deployment.zip for Lambda
+# python3.13; see docs/deploy.md. Build tools: requirements-package.txt, scripts/package.json.
+PACKAGE_INSTALLED := $(VENV)/.package-installed
+PYODIDE_INSTALLED := scripts/node_modules/.installed
+
+$(PACKAGE_INSTALLED): requirements-package.txt $(INSTALLED)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-package.txt
+	touch $@
+
+$(PYODIDE_INSTALLED): scripts/package.json scripts/package-lock.json
+	cd scripts && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+.PHONY: package
+package: $(PACKAGE_INSTALLED) $(PYODIDE_INSTALLED)
+	$(PY) scripts/package.py --out dist

@@ -7,6 +7,7 @@ from chalice import Chalice, Response
 
 from chalicelib import auth
 from chalicelib.bootstrap import services
+from chalicelib.errors import RokkaError
 from chalicelib.operations import registry
 from chalicelib.render import stack_options
 from chalicelib.services.render import function_url_response
@@ -42,6 +43,34 @@ def query() -> dict:
 
 def flag(name: str) -> bool:
     return str(query().get(name, "false")).lower() == "true"
+
+
+def body_or_query_flag(name: str) -> bool:
+    """rokka.js sends deletePrevious in a JSON body even on DELETE; others use the query."""
+    if name in query():
+        return flag(name)
+    try:
+        body = parse_json_object(req().raw_body)
+    except RokkaError:
+        return False
+    return str(body.get(name, "false")).lower() == "true"
+
+
+def overwrite() -> bool:
+    """The copy Overwrite header: anything but F (false) overwrites, as in WebDAV."""
+    return (req().headers.get("overwrite") or "T").strip().upper() != "F"
+
+
+def change_response(change):
+    """201 + Location + the new image, 204 when nothing changed, 200 (+ Warning) with keepHash."""
+    if change.image is None:
+        return empty_response(204)
+    headers = {}
+    if change.location:
+        headers["Location"] = change.location
+    if change.warning:
+        headers["Warning"] = change.warning
+    return json_response(change.image.to_api(), change.status, headers)
 
 
 # --- discovery (no auth for /operations and /stackoptions) ----------------------------------
@@ -232,6 +261,72 @@ def put_user_field(org, hash, field):
 @route("/sourceimages/{org}/{hash}/meta/user/{field}", ["DELETE"])
 def delete_user_field(org, hash, field):
     services().images.delete_user_field(principal(), org, hash, field)
+    return empty_response()
+
+
+@route("/sourceimages/{org}/{hash}/meta/dynamic/{name}", ["PUT"])
+def put_dynamic_metadata(org, hash, name):
+    change = services().changes.set_dynamic(principal(), org, hash, name, parse_json_value(req().raw_body),
+                                            body_or_query_flag("deletePrevious"), flag("keepHash"))
+    return change_response(change)
+
+
+@route("/sourceimages/{org}/{hash}/meta/dynamic/{name}", ["DELETE"])
+def delete_dynamic_metadata(org, hash, name):
+    change = services().changes.delete_dynamic(principal(), org, hash, name, body_or_query_flag("deletePrevious"),
+                                               flag("keepHash"))
+    return change_response(change)
+
+
+@route("/sourceimages/{org}/{hash}/options/protected", ["PUT"])
+def put_protected(org, hash):
+    change = services().changes.set_protected(principal(), org, hash, parse_json_value(req().raw_body),
+                                              body_or_query_flag("deletePrevious"))
+    return change_response(change)
+
+
+@route("/sourceimages/{org}/{hash}/options/locked", ["PUT"])
+def put_locked(org, hash):
+    image = services().changes.set_locked(principal(), org, hash, parse_json_value(req().raw_body))
+    return json_response(image.to_api())
+
+
+@route("/sourceimages/{org}/{hash}/name", ["PUT"])
+def put_name(org, hash):
+    services().changes.rename(principal(), org, hash, parse_json_any(req().raw_body))
+    return empty_response()
+
+
+@route("/sourceimages/{org}/{hash}/copy", ["POST"])
+def copy_image(org, hash):
+    status = services().changes.copy(principal(), org, hash, req().headers.get("destination"), overwrite())
+    if status == 412:
+        return json_response({}, 412)
+    return json_response({}, 201) if status == 201 else empty_response(204)
+
+
+@route("/sourceimages/{org}/copy", ["POST"])
+def copy_images(org):
+    result = services().changes.copy_many(principal(), org, parse_json_value(req().raw_body),
+                                          req().headers.get("destination"), overwrite())
+    return json_response(result)
+
+
+@route("/sourceimages/{org}/alias/{name}", ["PUT"])
+def put_alias(org, name):
+    status, data = services().aliases.put(principal(), org, name, parse_json_object(req().raw_body),
+                                          flag("overwrite"))
+    return json_response(data, status)
+
+
+@route("/sourceimages/{org}/alias/{name}", ["GET"])
+def get_alias(org, name):
+    return json_response(services().aliases.get(principal(), org, name))
+
+
+@route("/sourceimages/{org}/alias/{name}", ["DELETE"])
+def delete_alias(org, name):
+    services().aliases.delete(principal(), org, name)
     return empty_response()
 
 

@@ -63,10 +63,15 @@ def make_handler(chalice_app, renderer):
 
         def _api(self, body):
             headers = {k: v for k, v in self.headers.items()}
+            method, path = self.command, self.path
+            if method == "COPY":
+                # API Gateway cannot route WebDAV's COPY; locally it maps onto POST .../copy.
+                split = urlsplit(path)
+                method, path = "POST", split.path.rstrip("/") + "/copy" + (f"?{split.query}" if split.query else "")
             # Browsers, curl and fetch send Accept; without one Chalice refuses binary downloads.
             headers.setdefault("Accept", "*/*")
             try:
-                response = gateway.handle_request(method=self.command, path=self.path, headers=headers, body=body)
+                response = gateway.handle_request(method=method, path=path, headers=headers, body=body)
             except LocalGatewayException:
                 # API Gateway says 403 "Missing Authentication Token" for unknown paths; locally
                 # a plain 404 in rokka's error format is clearer.

@@ -7,6 +7,8 @@ from functools import lru_cache
 
 from chalicelib.config import Settings, settings
 from chalicelib.services.accounts import Accounts
+from chalicelib.services.aliases import Aliases
+from chalicelib.services.image_changes import ImageChanges
 from chalicelib.services.cache import RenderCache
 from chalicelib.services.render import Renderer
 from chalicelib.services.sourceimages import SourceImages
@@ -24,6 +26,8 @@ class Services:
     stacks: Stacks
     renderer: Renderer
     uploads: DirectUploads
+    changes: ImageChanges
+    aliases: Aliases
 
 
 def local_storage(data_dir: str) -> Storage:
@@ -37,7 +41,7 @@ def local_storage(data_dir: str) -> Storage:
         renders=FileBlobStore(os.path.join(data_dir, "renders")),
         organizations=sql.SqliteOrganizations(db), users=sql.SqliteUsers(db),
         memberships=sql.SqliteMemberships(db), images=sql.SqliteImages(db),
-        stacks=sql.SqliteStacks(db), render_index=sql.SqliteRenderIndex(db),
+        stacks=sql.SqliteStacks(db), render_index=sql.SqliteRenderIndex(db), aliases=sql.SqliteAliases(db),
     )
 
 
@@ -51,7 +55,7 @@ def aws_storage(cfg: Settings) -> Storage:
         originals=aws.S3BlobStore(cfg.sources_bucket), renders=aws.S3BlobStore(cfg.renders_bucket),
         organizations=aws.DynamoOrganizations(p), users=aws.DynamoUsers(p),
         memberships=aws.DynamoMemberships(p), images=aws.DynamoImages(p),
-        stacks=aws.DynamoStacks(p), render_index=aws.DynamoRenderIndex(p),
+        stacks=aws.DynamoStacks(p), render_index=aws.DynamoRenderIndex(p), aliases=aws.DynamoAliases(p),
     )
 
 
@@ -73,6 +77,8 @@ def build(cfg: Settings) -> Services:
         stacks=Stacks(storage, cache, cfg.max_operations),
         renderer=Renderer(storage, cache, images, cfg.max_operations, cfg.max_output_pixels),
         uploads=DirectUploads(storage, images, cfg.max_upload_bytes),
+        changes=ImageChanges(images),
+        aliases=Aliases(images),
     )
 
 

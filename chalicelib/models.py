@@ -163,3 +163,14 @@ class Stack(Record):
         if self.description:
             out["description"] = self.description
         return out
+
+
+@dataclass
+class Alias(Record):
+    organization: str
+    alias: str
+    hash: str
+    created: str
+
+    def to_api(self) -> dict:
+        return self.to_dict()

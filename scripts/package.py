@@ -96,7 +96,7 @@ def vendor_dir(requirements: Path, cache_dir: Path) -> Path:
            "--no-compile", "--target", str(tmp), *PIP_PLATFORM_ARGS, "-r", str(requirements)]
     log("vendor: " + " ".join(cmd[3:]))
     try:
-        subprocess.run(cmd, check=True)
+        subprocess.run(cmd, check=True, stdout=sys.stderr)
     except subprocess.CalledProcessError:
         shutil.rmtree(tmp, ignore_errors=True)
         raise PackageError("pip could not fetch cp313 manylinux wheels for requirements.txt "
@@ -393,7 +393,8 @@ def ensure_pyodide() -> None:
         raise PackageError("node and npm are needed to precompile the zip for Python 3.13 "
                            "(or pass --no-precompile)")
     log(f"npm ci in {SCRIPTS} (pyodide {wanted})")
-    subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=SCRIPTS, check=True)
+    subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=SCRIPTS, check=True,
+                   stdout=sys.stderr)
 
 
 def precompile(tree: Path) -> dict:

@@ -15,9 +15,10 @@ class RenderCache:
     def get(self, key: str) -> bytes | None:
         return self.storage.renders.get(key)
 
-    def put(self, org: str, key: str, data: bytes, content_type: str, stack: str, image_hash: str) -> None:
+    def put(self, org: str, key: str, data: bytes, content_type: str, stack: str, image_hash: str,
+            alias: str | None = None) -> None:
         # Index first: a render stored but not indexed could never be invalidated.
-        self.storage.render_index.add(org, key, stack, image_hash)
+        self.storage.render_index.add(org, key, stack, image_hash, alias)
         self.storage.renders.put(key, data, content_type=content_type, cache_control=CACHE_CONTROL)
 
     def invalidate_stack(self, org: str, stack: str) -> None:
@@ -25,6 +26,9 @@ class RenderCache:
 
     def invalidate_image(self, org: str, image_hash: str) -> None:
         self._drop(org, self.storage.render_index.keys_for_image(org, image_hash))
+
+    def invalidate_alias(self, org: str, alias: str) -> None:
+        self._drop(org, self.storage.render_index.keys_for_alias(org, alias))
 
     def _drop(self, org: str, keys: list[str]) -> None:
         if not keys:

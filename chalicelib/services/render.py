@@ -40,6 +40,9 @@ class RenderResult:
 class Renderer:
     def __init__(self, storage: Storage, cache: RenderCache, images: SourceImages,
                  max_operations: int, max_output_pixels: int):
+        from chalicelib.services.aliases import Aliases
+
+        self.aliases = Aliases(images)
         self.storage = storage
         self.cache = cache
         self.images = images
@@ -75,9 +78,10 @@ class Renderer:
                 raise NotFound(f"Stack {req.stack} not found.")
             defn = stackdef.StackDefinition(stack.operations, stack.options, stack.expressions, stack.variables)
             url_ops = None
-        if req.image_kind != "hash":
-            raise NotFound(f"Alias {req.image} not found.")
-        image = self.images.resolve(req.org, req.image)
+        if req.image_kind == "alias":
+            image = self.images.resolve(req.org, self.aliases.resolve(req.org, req.image).hash)
+        else:
+            image = self.images.resolve(req.org, req.image)
         props = image_properties(image)
 
         operations, options = stackdef.resolve(defn, req, props, headers, url_ops)
@@ -112,7 +116,8 @@ class Renderer:
         # Signed renders are never stored where the CDN would serve them without a signature.
         if (not req.stack.startswith("_preview") and "Content-Disposition" not in extra
                 and not options.get("source_file") and not protected):
-            self.cache.put(req.org, req.cache_key, body, content_type, req.stack, image.hash)
+            self.cache.put(req.org, req.cache_key, body, content_type, req.stack, image.hash,
+                           req.image if req.image_kind == "alias" else None)
         return self._response(body, content_type, extra, cacheable=not req.stack.startswith("_preview"))
 
     def _needs_signature(self, req: url.RenderRequest, options: dict, image) -> bool:

@@ -111,7 +111,7 @@ class SourceImages:
         if not self.storage.originals.exists(key):
             self.storage.originals.put(key, u.data, content_type=info.mimetype)
         image = SourceImage(
-            organization=org, hash=h, short_hash=self._short_hash(org, h), binary_hash=binary_hash,
+            organization=org, hash=h, short_hash=self.short_hash(org, h), binary_hash=binary_hash,
             name=u.filename, format=info.format, mimetype=info.mimetype, size=len(u.data),
             width=info.width, height=info.height, created=now_iso(),
             user_metadata=u.user_metadata, dynamic_metadata=u.dynamic_metadata,
@@ -131,7 +131,7 @@ class SourceImages:
             self.storage.images.save(image)
         return image
 
-    def _short_hash(self, org: str, h: str) -> str:
+    def short_hash(self, org: str, h: str) -> str:
         for length in range(MIN_SHORT_HASH, len(h)):
             if not [i for i in self.storage.images.by_prefix(org, h[:length], limit=2) if i.hash != h]:
                 return h[:length]
@@ -191,9 +191,13 @@ class SourceImages:
         image = self.resolve(org, ref)
         if image.locked:
             raise Forbidden(f"Source image {ref} is locked and cannot be deleted.")
+        self.soft_delete(image)
+
+    def soft_delete(self, image: SourceImage) -> None:
+        """Deleted images stay restorable for a while; their renders go at once."""
         image.deleted, image.deleted_date = True, now_iso()
         self.storage.images.save(image)
-        self.cache.invalidate_image(org, image.hash)
+        self.cache.invalidate_image(image.organization, image.hash)
 
     def delete_by_binary_hash(self, p: Principal, org: str, binary_hash: str) -> None:
         auth.authorize(self.storage, p, org, "images:write")

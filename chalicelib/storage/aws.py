@@ -15,7 +15,7 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
 from chalicelib.errors import Conflict
-from chalicelib.models import ApiKey, Membership, Organization, SourceImage, Stack, User
+from chalicelib.models import Alias, ApiKey, Membership, Organization, SourceImage, Stack, User
 from chalicelib.storage import aws_schema
 
 _clients: dict[str, object] = {}
@@ -422,9 +422,12 @@ class DynamoRenderIndex:
     def __init__(self, prefix: str):
         self.t = _Table(prefix, "renderindex")
 
-    def add(self, org: str, key: str, stack: str, image_hash: str) -> None:
-        self.t.put({"organization": _s(org), "key": _s(key), "org_stack": _s(f"{org}#{stack}"),
-                    "org_image": _s(f"{org}#{image_hash}")})
+    def add(self, org: str, key: str, stack: str, image_hash: str, alias: str | None = None) -> None:
+        item = {"organization": _s(org), "key": _s(key), "org_stack": _s(f"{org}#{stack}"),
+                "org_image": _s(f"{org}#{image_hash}")}
+        if alias:
+            item["org_alias"] = _s(f"{org}#{alias}")
+        self.t.put(item)
 
     def _keys(self, attr: str, value: str, index: str) -> list[str]:
         return [i["key"]["S"] for i in self.t.query(f"{attr} = :v", {":v": value}, index=index)]
@@ -434,6 +437,9 @@ class DynamoRenderIndex:
 
     def keys_for_image(self, org: str, image_hash: str) -> list[str]:
         return self._keys("org_image", f"{org}#{image_hash}", "by-image")
+
+    def keys_for_alias(self, org: str, alias: str) -> list[str]:
+        return self._keys("org_alias", f"{org}#{alias}", "by-alias")
 
     def remove(self, org: str, keys: list[str]) -> None:
         for start in range(0, len(keys), 25):  # BatchWriteItem takes 25 requests at most
@@ -445,6 +451,28 @@ class DynamoRenderIndex:
                 if not pending:
                     break
                 time.sleep(0.05)
+
+
+class DynamoAliases:
+    def __init__(self, prefix: str):
+        self.t = _Table(prefix, "aliases")
+
+    def get(self, org: str, name: str) -> Alias | None:
+        doc = _load(self.t.get(organization=org, name=name))
+        return Alias.from_dict(doc) if doc else None
+
+    def _item(self, alias: Alias) -> dict:
+        return {"organization": _s(alias.organization), "name": _s(alias.alias), "doc": _doc(alias)}
+
+    def create(self, alias: Alias) -> None:
+        if not self.t.put(self._item(alias), "attribute_not_exists(#n)", {"#n": "name"}):
+            raise Conflict(f"Alias {alias.alias} already exists")
+
+    def save(self, alias: Alias) -> None:
+        self.t.put(self._item(alias))
+
+    def delete(self, org: str, name: str) -> bool:
+        return self.t.delete({"organization": org, "name": name})
 
 
 class CloudFrontPurger:

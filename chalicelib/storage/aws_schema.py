@@ -46,8 +46,15 @@ TABLES: dict[str, dict] = {
     },
     "renderindex": {
         "keys": ("organization", "key"),
-        "attributes": {"organization": "S", "key": "S", "org_stack": "S", "org_image": "S"},
-        "indexes": {"by-stack": ("org_stack", "key"), "by-image": ("org_image", "key")},
+        "attributes": {"organization": "S", "key": "S", "org_stack": "S", "org_image": "S", "org_alias": "S"},
+        # by-alias is sparse: only renders addressed by an alias carry org_alias.
+        "indexes": {"by-stack": ("org_stack", "key"), "by-image": ("org_image", "key"),
+                    "by-alias": ("org_alias", "key")},
+    },
+    "aliases": {
+        "keys": ("organization", "name"),
+        "attributes": {"organization": "S", "name": "S"},
+        "indexes": {},
     },
 }
 

@@ -11,7 +11,7 @@ import threading
 from contextlib import contextmanager
 
 from chalicelib.errors import Conflict
-from chalicelib.models import ApiKey, Membership, Organization, SourceImage, Stack, User
+from chalicelib.models import Alias, ApiKey, Membership, Organization, SourceImage, Stack, User
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS organizations (name TEXT PRIMARY KEY, doc TEXT NOT NULL);
@@ -31,8 +31,10 @@ CREATE INDEX IF NOT EXISTS images_created ON images (org, deleted, created, seq)
 CREATE TABLE IF NOT EXISTS stacks (org TEXT NOT NULL, name TEXT NOT NULL, doc TEXT NOT NULL,
     PRIMARY KEY (org, name));
 CREATE TABLE IF NOT EXISTS render_index (
-    org TEXT NOT NULL, key TEXT NOT NULL, stack TEXT NOT NULL, image TEXT NOT NULL,
+    org TEXT NOT NULL, key TEXT NOT NULL, stack TEXT NOT NULL, image TEXT NOT NULL, alias TEXT,
     PRIMARY KEY (org, key));
+CREATE TABLE IF NOT EXISTS aliases (org TEXT NOT NULL, name TEXT NOT NULL, doc TEXT NOT NULL,
+    PRIMARY KEY (org, name));
 CREATE INDEX IF NOT EXISTS render_index_stack ON render_index (org, stack);
 CREATE INDEX IF NOT EXISTS render_index_image ON render_index (org, image);
 """
@@ -44,7 +46,13 @@ class Database:
     def __init__(self, path: str):
         self.path = path
         self._local = threading.local()
-        self.conn().executescript(SCHEMA)  # executescript manages its own transaction
+        conn = self.conn()
+        conn.executescript(SCHEMA)  # executescript manages its own transaction
+        # Data directories made before aliases existed lack the column.
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(render_index)")}
+        if "alias" not in columns:
+            conn.execute("ALTER TABLE render_index ADD COLUMN alias TEXT")
+        conn.execute("CREATE INDEX IF NOT EXISTS render_index_alias ON render_index (org, alias)")
 
     def conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -269,10 +277,10 @@ class SqliteRenderIndex:
     def __init__(self, db: Database):
         self.db = db
 
-    def add(self, org: str, key: str, stack: str, image_hash: str) -> None:
+    def add(self, org: str, key: str, stack: str, image_hash: str, alias: str | None = None) -> None:
         with self.db.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO render_index (org, key, stack, image) VALUES (?, ?, ?, ?)",
-                         (org, key, stack, image_hash))
+            conn.execute("INSERT OR REPLACE INTO render_index (org, key, stack, image, alias) VALUES (?, ?, ?, ?, ?)",
+                         (org, key, stack, image_hash, alias))
 
     def _keys(self, sql: str, args: tuple) -> list[str]:
         return [r[0] for r in self.db.conn().execute(sql, args).fetchall()]
@@ -283,6 +291,35 @@ class SqliteRenderIndex:
     def keys_for_image(self, org: str, image_hash: str) -> list[str]:
         return self._keys("SELECT key FROM render_index WHERE org = ? AND image = ?", (org, image_hash))
 
+    def keys_for_alias(self, org: str, alias: str) -> list[str]:
+        return self._keys("SELECT key FROM render_index WHERE org = ? AND alias = ?", (org, alias))
+
     def remove(self, org: str, keys: list[str]) -> None:
         with self.db.transaction() as conn:
             conn.executemany("DELETE FROM render_index WHERE org = ? AND key = ?", [(org, k) for k in keys])
+
+
+class SqliteAliases:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def get(self, org: str, name: str) -> Alias | None:
+        doc = self.db.one("SELECT doc FROM aliases WHERE org = ? AND name = ?", (org, name))
+        return Alias.from_dict(doc) if doc else None
+
+    def create(self, alias: Alias) -> None:
+        try:
+            with self.db.transaction() as conn:
+                conn.execute("INSERT INTO aliases (org, name, doc) VALUES (?, ?, ?)",
+                             (alias.organization, alias.alias, _doc(alias)))
+        except sqlite3.IntegrityError:
+            raise Conflict(f"Alias {alias.alias} already exists") from None
+
+    def save(self, alias: Alias) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO aliases (org, name, doc) VALUES (?, ?, ?)",
+                         (alias.organization, alias.alias, _doc(alias)))
+
+    def delete(self, org: str, name: str) -> bool:
+        with self.db.transaction() as conn:
+            return conn.execute("DELETE FROM aliases WHERE org = ? AND name = ?", (org, name)).rowcount > 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from chalicelib.models import ApiKey, Membership, Organization, SourceImage, Stack, User
+from chalicelib.models import Alias, ApiKey, Membership, Organization, SourceImage, Stack, User
 
 
 class BlobStore(Protocol):
@@ -67,12 +67,20 @@ class StackRepository(Protocol):
     def delete(self, org: str, name: str) -> bool: ...
 
 
-class RenderIndex(Protocol):
-    """Which cached render keys depend on which stack and image, for invalidation."""
+class AliasRepository(Protocol):
+    def get(self, org: str, name: str) -> Alias | None: ...
+    def create(self, alias: Alias) -> None: ...  # Conflict if it exists
+    def save(self, alias: Alias) -> None: ...
+    def delete(self, org: str, name: str) -> bool: ...
 
-    def add(self, org: str, key: str, stack: str, image_hash: str) -> None: ...
+
+class RenderIndex(Protocol):
+    """Which cached render keys depend on which stack, image and alias, for invalidation."""
+
+    def add(self, org: str, key: str, stack: str, image_hash: str, alias: str | None = None) -> None: ...
     def keys_for_stack(self, org: str, stack: str) -> list[str]: ...
     def keys_for_image(self, org: str, image_hash: str) -> list[str]: ...
+    def keys_for_alias(self, org: str, alias: str) -> list[str]: ...
     def remove(self, org: str, keys: list[str]) -> None: ...
 
 
@@ -86,3 +94,4 @@ class Storage:
     images: SourceImageRepository
     stacks: StackRepository
     render_index: RenderIndex
+    aliases: AliasRepository

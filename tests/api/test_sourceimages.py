@@ -159,7 +159,7 @@ def test_short_hash_grows_when_six_characters_are_taken(api):
     item = upload_one(api, image_bytes())
     # A second hash sharing the first six characters gets a longer short hash.
     other = "0" if item["hash"][6] != "0" else "1"
-    assert svc._short_hash("acme", item["hash"][:6] + other * 34) == item["hash"][:6] + other
+    assert svc.short_hash("acme", item["hash"][:6] + other * 34) == item["hash"][:6] + other
 
 
 def test_list_with_limit_offset_and_links(api):

@@ -234,3 +234,26 @@ def test_render_index(storage):
         storage.render_index.add(org, k, "s3", "h3")
     storage.render_index.remove(org, many)
     assert storage.render_index.keys_for_stack(org, "s3") == []
+
+
+def test_aliases(storage):
+    from chalicelib.models import Alias
+    org = uid("org")
+    alias = Alias(organization=org, alias="hero", hash="a" * 40, created=now_iso())
+    storage.aliases.create(alias)
+    with pytest.raises(Conflict):
+        storage.aliases.create(alias)
+    alias.hash = "b" * 40
+    storage.aliases.save(alias)
+    assert storage.aliases.get(org, "hero").hash == "b" * 40
+    assert storage.aliases.get(uid("org"), "hero") is None
+    assert storage.aliases.delete(org, "hero") is True
+    assert storage.aliases.delete(org, "hero") is False
+
+
+def test_render_index_by_alias(storage):
+    org = uid("org")
+    storage.render_index.add(org, f"{org}/s/-_pic_-.jpg", "s", "h1", alias="pic")
+    storage.render_index.add(org, f"{org}/s/h1.jpg", "s", "h1")
+    assert storage.render_index.keys_for_alias(org, "pic") == [f"{org}/s/-_pic_-.jpg"]
+    assert sorted(storage.render_index.keys_for_image(org, "h1")) == [f"{org}/s/-_pic_-.jpg", f"{org}/s/h1.jpg"]
