@@ -13,7 +13,7 @@ from chalicelib.render import stack_options
 from chalicelib.services.render import function_url_response
 from chalicelib.services.sourceimages import uploads_from_form
 from chalicelib.web import (ANY_CONTENT_TYPE, api_view, empty_response, json_response, parse_form,
-                            parse_json_any, parse_json_object, parse_json_value)
+                            parse_fields_or_json, parse_json_any, parse_json_object, parse_json_value)
 
 app = Chalice(app_name="rokka-clone")
 # WebP/AVIF/HEIF are not in Chalice's default binary types; without them bytes responses crash.
@@ -34,7 +34,13 @@ def req():
 
 def principal() -> auth.Principal:
     svc = services()
-    return auth.authenticate(svc.storage, req().headers, svc.settings.key_pepper)
+    return auth.authenticate(svc.storage, req().headers, svc.settings.key_pepper, source_ip(),
+                             svc.settings.jwt_secret)
+
+
+def source_ip() -> str | None:
+    """The caller's address as API Gateway saw it (IP-bound JWTs)."""
+    return ((req().context or {}).get("identity") or {}).get("sourceIp")
 
 
 def query() -> dict:
@@ -119,6 +125,11 @@ def current_api_key():
     return json_response(services().accounts.current_key(principal()))
 
 
+@route("/user/apikeys/token", ["GET"])
+def get_api_token():
+    return json_response(services().tokens.issue(principal(), query()))
+
+
 @route("/user/apikeys/{key_id}", ["DELETE"])
 def delete_api_key(key_id):
     services().accounts.delete_key(principal(), key_id)
@@ -135,6 +146,16 @@ def put_organization(org):
 @route("/organizations/{org}", ["GET"])
 def get_organization(org):
     return json_response(services().accounts.get_organization(principal(), org))
+
+
+@route("/organizations/{org}/options", ["PUT"])
+def put_organization_options(org):
+    return json_response(services().org_options.set_many(principal(), org, parse_json_object(req().raw_body)))
+
+
+@route("/organizations/{org}/options/{name}", ["PUT"])
+def put_organization_option(org, name):
+    return json_response(services().org_options.set_one(principal(), org, name, parse_json_any(req().raw_body)))
 
 
 @route("/organizations/{org}/memberships", ["GET"])
@@ -177,7 +198,7 @@ def upload_images(org):
 
 @route("/sourceimages/{org}", ["GET"])
 def list_images(org):
-    return json_response(services().images.list(principal(), org, query()))
+    return json_response(services().search.search(principal(), org, query()))
 
 
 @route("/sourceimages/{org}", ["DELETE"])
@@ -356,6 +377,39 @@ def get_stack(org, name):
 def delete_stack(org, name):
     services().stacks.delete(principal(), org, name)
     return empty_response()
+
+
+# --- stats, URL signing, cache purges ------------------------------------------------------
+
+@route("/stats/{org}", ["GET"])
+def get_stats(org):
+    return json_response(services().stats.report(principal(), org, query()))
+
+
+@route("/utils/{org}/sign_url", ["POST"])
+def sign_url(org):
+    p, svc = principal(), services()
+    body = parse_fields_or_json(req().headers.get("content-type"), req().raw_body, svc.settings.max_upload_bytes)
+    return json_response(svc.url_signer.sign(p, org, body))
+
+
+def purge_response(outcome):
+    return json_response(outcome.body, outcome.status, outcome.headers)
+
+
+@route("/stacks/{org}/{name}/cache", ["DELETE"])
+def purge_stack_cache(org, name):
+    return purge_response(services().purges.stack(principal(), org, name))
+
+
+@route("/sourceimages/{org}/{hash}/cache", ["DELETE"])
+def purge_image_cache(org, hash):
+    return purge_response(services().purges.image(principal(), org, hash))
+
+
+@route("/sourceimages/{org}/alias/{name}/cache", ["DELETE"])
+def purge_alias_cache(org, name):
+    return purge_response(services().purges.alias(principal(), org, name))
 
 
 # --- large uploads: S3 notifies this function for objects under _uploads/ -------------------

@@ -10,7 +10,13 @@ from chalicelib.services.accounts import Accounts
 from chalicelib.services.aliases import Aliases
 from chalicelib.services.image_changes import ImageChanges
 from chalicelib.services.cache import RenderCache
+from chalicelib.services.cache_purge import CachePurges
+from chalicelib.services.org_options import OrgOptions
+from chalicelib.services.sign_url import UrlSigner
+from chalicelib.services.stats import Stats
+from chalicelib.services.tokens import ApiTokens
 from chalicelib.services.render import Renderer
+from chalicelib.services.search import Search
 from chalicelib.services.sourceimages import SourceImages
 from chalicelib.services.stacks import Stacks
 from chalicelib.services.uploads import DirectUploads
@@ -27,7 +33,13 @@ class Services:
     renderer: Renderer
     uploads: DirectUploads
     changes: ImageChanges
+    search: Search
     aliases: Aliases
+    tokens: ApiTokens
+    org_options: OrgOptions
+    url_signer: UrlSigner
+    stats: Stats
+    purges: CachePurges
 
 
 def local_storage(data_dir: str) -> Storage:
@@ -42,6 +54,7 @@ def local_storage(data_dir: str) -> Storage:
         organizations=sql.SqliteOrganizations(db), users=sql.SqliteUsers(db),
         memberships=sql.SqliteMemberships(db), images=sql.SqliteImages(db),
         stacks=sql.SqliteStacks(db), render_index=sql.SqliteRenderIndex(db), aliases=sql.SqliteAliases(db),
+        counters=sql.SqliteCounters(db),
     )
 
 
@@ -56,6 +69,7 @@ def aws_storage(cfg: Settings) -> Storage:
         organizations=aws.DynamoOrganizations(p), users=aws.DynamoUsers(p),
         memberships=aws.DynamoMemberships(p), images=aws.DynamoImages(p),
         stacks=aws.DynamoStacks(p), render_index=aws.DynamoRenderIndex(p), aliases=aws.DynamoAliases(p),
+        counters=aws.DynamoCounters(p),
     )
 
 
@@ -78,7 +92,13 @@ def build(cfg: Settings) -> Services:
         renderer=Renderer(storage, cache, images, cfg.max_operations, cfg.max_output_pixels),
         uploads=DirectUploads(storage, images, cfg.max_upload_bytes),
         changes=ImageChanges(images),
+        search=Search(images),
         aliases=Aliases(images),
+        tokens=ApiTokens(cfg.jwt_secret),
+        org_options=OrgOptions(storage, cache),
+        url_signer=UrlSigner(storage),
+        stats=Stats(storage),
+        purges=CachePurges(storage, cache, images),
     )
 
 

@@ -1,6 +1,8 @@
 """Settings from environment variables, read and validated once."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,6 +32,14 @@ def _int(name: str, default: int) -> int:
         raise RokkaError(f"Configuration {name}={raw!r} is not an integer") from None
 
 
+DEV_PEPPER = "local-development-pepper"
+
+
+def derived_secret(pepper: str, purpose: str) -> str:
+    """A separate secret per purpose from KEY_PEPPER, so one leaked secret does not give the others."""
+    return hmac.new(pepper.encode(), f"rokka-clone:{purpose}".encode(), hashlib.sha256).hexdigest()
+
+
 @dataclass(frozen=True)
 class Settings:
     storage: str  # "local" (files + SQLite) or "aws"
@@ -53,6 +63,8 @@ class Settings:
     render_domain: str
     # Largest render returned inline by the render Lambda (6 MB payload limit, base64 is 4/3).
     max_inline_bytes: int
+    # HS256 secret of the JWTs from GET /user/apikeys/token; derived from KEY_PEPPER unless set.
+    jwt_secret: str
 
 
 @lru_cache(maxsize=1)
@@ -64,7 +76,7 @@ def settings() -> Settings:
         storage=storage,
         data_dir=os.path.abspath(os.environ.get("DATA_DIR") or ".data"),
         allow_signup=_bool("ALLOW_SIGNUP", storage == "local"),
-        key_pepper=os.environ.get("KEY_PEPPER", "local-development-pepper"),
+        key_pepper=os.environ.get("KEY_PEPPER", DEV_PEPPER),
         max_upload_bytes=_int("MAX_UPLOAD_BYTES", 100 * 1024 * 1024),
         # rokka: non-JPEG sources at most 225 MP (15000x15000).
         max_source_pixels=_int("MAX_SOURCE_PIXELS", 225_000_000),
@@ -78,4 +90,5 @@ def settings() -> Settings:
         create_resources=_bool("AWS_CREATE_RESOURCES", False),
         render_domain=os.environ.get("RENDER_DOMAIN", ""),
         max_inline_bytes=_int("RENDER_MAX_INLINE_BYTES", 4_400_000),
+        jwt_secret=os.environ.get("JWT_SECRET") or derived_secret(os.environ.get("KEY_PEPPER", DEV_PEPPER), "jwt"),
     )

@@ -54,6 +54,12 @@ class AuthenticationFailed(RokkaError):
         return {"code": self.status, "message": self.message, "invalid_authentication": True}
 
 
+class InvalidToken(AuthenticationFailed):
+    """An invalid, expired or IP-mismatched JWT: 401 with the flat authentication body."""
+
+    status = 401
+
+
 class PayloadTooLarge(RokkaError):
     status = 413
 

@@ -128,6 +128,14 @@ def parse_form(content_type: str | None, body: bytes | None, max_bytes: int) -> 
     return _parse_multipart(params[b"boundary"], body)
 
 
+def parse_fields_or_json(content_type: str | None, body: bytes | None, max_bytes: int) -> dict:
+    """Form fields (urlencoded or multipart; the last value of each) or else a JSON object."""
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    if ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return {name: values[-1] for name, values in parse_form(content_type, body, max_bytes).fields.items()}
+    return parse_json_object(body)
+
+
 def _parse_multipart(boundary: bytes, body: bytes) -> Form:
     parts: list[dict] = []
     state: dict = {}

@@ -30,7 +30,9 @@ Runs on a machine with only Python 3.11, node and make; no AWS account or creden
    no 3.13 interpreter, so this uses Pyodide (CPython 3.13 compiled to WebAssembly, from npm,
    pinned in scripts/package.json) under node; .pyc files depend only on the CPython minor
    version (magic number), not on the platform. The zip is then rewritten deterministically.
-6. cfn-lint (pinned in requirements-package.txt) over the template; errors fail the build.
+6. cfn-lint over the template, and over its SAM transform (aws-sam-translator, offline): the
+   plain CloudFormation that `aws cloudformation deploy` will create. Errors fail the build.
+   Both tools are pinned in requirements-package.txt.
 """
 from __future__ import annotations
 
@@ -443,17 +445,55 @@ def rewrite_zip(src: Path, dest: Path, compile_for_313: bool) -> dict:
 
 # --- 6. lint ---------------------------------------------------------------------------------------
 
-def lint(template_path: Path) -> None:
-    if importlib.util.find_spec("cfnlint") is None:
-        raise PackageError("cfn-lint is not installed: pip install -r requirements-package.txt "
-                           "(or pass --no-lint)")
+_SAM_TRANSFORM = r"""
+import json, sys
+from samtranslator.translator.transform import transform
+
+class NoManagedPolicies:  # the template names no managed policies; never ask IAM
+    def load(self):
+        return {}
+
+template = json.load(open(sys.argv[1]))
+for res in template["Resources"].values():  # what `aws cloudformation package` does to CodeUri
+    if res["Type"] == "AWS::Serverless::Function":
+        res["Properties"]["CodeUri"] = "s3://artifacts-bucket/deployment.zip"
+json.dump(transform(template, {}, NoManagedPolicies()), open(sys.argv[2], "w"), indent=1)
+"""
+
+
+def sam_transform(template_path: Path, dest: Path) -> None:
+    """Expand the SAM template into plain CloudFormation, offline, as CloudFormation will on deploy."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({"AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": os.devnull,
+                "AWS_SHARED_CREDENTIALS_FILE": os.devnull})
+    proc = subprocess.run([sys.executable, "-c", _SAM_TRANSFORM, str(template_path), str(dest)],
+                          env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise PackageError(f"the SAM transform rejects the template:\n{proc.stderr[-4000:]}")
+
+
+def cfn_lint(*paths: Path) -> str:
+    """cfn-lint's findings; raises on errors (exit code bit 2) or when it cannot run (bit 1)."""
     proc = subprocess.run([sys.executable, "-c", "import sys; from cfnlint.runner import main; sys.exit(main())",
-                           str(template_path)], capture_output=True, text=True)
+                           *map(str, paths)], capture_output=True, text=True)
     output = (proc.stdout + proc.stderr).strip()
-    if proc.returncode & 2 or proc.returncode & 1 or (proc.returncode and not output):
-        raise PackageError(f"cfn-lint found errors (rc={proc.returncode}):\n{output}")
+    if proc.returncode & 0b11 or (proc.returncode and not output):
+        names = ", ".join(p.name for p in paths)
+        raise PackageError(f"cfn-lint found errors in {names} (rc={proc.returncode}):\n{output}")
+    return output
+
+
+def lint(template_path: Path, work: Path) -> None:
+    """cfn-lint over the SAM template and over its offline SAM transform (plain CloudFormation)."""
+    for module, what in (("cfnlint", "cfn-lint"), ("samtranslator", "aws-sam-translator")):
+        if importlib.util.find_spec(module) is None:
+            raise PackageError(f"{what} is not installed: pip install -r requirements-package.txt "
+                               "(or pass --no-lint)")
+    transformed = work / "transformed.json"
+    sam_transform(template_path, transformed)
+    output = cfn_lint(template_path, transformed)
     if output:
-        log(f"cfn-lint (rc={proc.returncode}, no errors):\n{output}")
+        log(f"cfn-lint (no errors):\n{output}")
 
 
 # --- main ------------------------------------------------------------------------------------------
@@ -494,8 +534,9 @@ def build(project: Path, out: Path, cache_dir: Path, precompile_zip: bool = True
         t = lap("precompile + zip" if precompile_zip else "zip", t)
         shutil.copy2(chalice_out / TEMPLATE_NAME, out / TEMPLATE_NAME)
     if run_lint:
-        lint(out / TEMPLATE_NAME)
-        t = lap("cfn-lint", t)
+        with tempfile.TemporaryDirectory(prefix="rokka-lint-") as tmp:
+            lint(out / TEMPLATE_NAME, Path(tmp))
+        t = lap("SAM transform + cfn-lint", t)
     timings["total"] = round(time.monotonic() - started, 2)
     summary = {"template": str(out / TEMPLATE_NAME), "zip": str(out / ZIP_NAME),
                "zip_bytes": (out / ZIP_NAME).stat().st_size, "zip_files": zip_result["files"],

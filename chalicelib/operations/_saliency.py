@@ -78,13 +78,14 @@ def score_map(image: Image.Image) -> tuple[list[float], int, int]:
     _, s, v = rgb.convert("HSV").split()
     saturation = ImageChops.multiply(s, v)  # s * v / 255
 
-    edge_px = edges.getdata()
-    sat_px = saturation.getdata()
-    alpha_px = alpha.getdata() if alpha is not None else None
+    edge_px = edges.tobytes()
+    sat_px = saturation.tobytes()
+    alpha_px = alpha.tobytes() if alpha is not None else None
+    rgb_px = rgb.tobytes()
     scores = []
-    for i, (r, g, b) in enumerate(rgb.getdata()):
+    for i in range(mw * mh):
         score = EDGE_WEIGHT * edge_px[i] + SATURATION_WEIGHT * sat_px[i]
-        if _skin(r, g, b):
+        if _skin(rgb_px[3 * i], rgb_px[3 * i + 1], rgb_px[3 * i + 2]):
             score += SKIN_WEIGHT
         if alpha_px is not None:
             score *= alpha_px[i] / 255

@@ -101,7 +101,8 @@ def _layer(ctx, opts: dict, primary_size: tuple[int, int]) -> Image.Image:
         if ctx.resources is None:
             raise BadRequest("composition: secondary images cannot be loaded in this render.")
         if opts.get("secondary_stack"):
-            image = ctx.resources.render_stack(opts["secondary_stack"], opts.get("secondary_stack_variables") or {})
+            variables = dict(opts.get("secondary_stack_variables") or {})
+            image = ctx.resources.render_stack(opts["secondary_stack"], variables)
         else:
             image = ctx.resources.load_image(opts["secondary_image"])
         return _resized(_layers.rgba(image), opts, primary_size)

@@ -42,19 +42,16 @@ OPTIONS = {
 
 WORK_SIZE = 96  # longer side of the working copy the shapes are searched on
 ALPHA = 128  # opacity of every shape, out of 255 (primitive's default)
-SEARCH_BUDGET = 14000  # shape evaluations per render, shared by the shapes...
-MIN_TRIES, MAX_TRIES = 60, 1200  # ...but never fewer / more than this per shape
+SEARCH_BUDGET = 7000  # shape evaluations per render (about 1 s on one core), shared by the shapes...
+MIN_TRIES, MAX_TRIES = 35, 1000  # ...but never fewer / more than this per shape
 TIME_BUDGET = 2.0  # seconds; only a safety net, see above
 
 TRIANGLE, RECTANGLE, ELLIPSE, CIRCLE, ROTATED_RECTANGLE, BEZIER, ROTATED_ELLIPSE, POLYGON = range(1, 9)
 KINDS = (TRIANGLE, RECTANGLE, ELLIPSE, CIRCLE, ROTATED_RECTANGLE, BEZIER, ROTATED_ELLIPSE, POLYGON)
 
 _A = ALPHA / 255
-_SQUARES = [v * v for v in range(256)] * 3
-# Histogram weights that add up the three channels' values in one sum: channel k lands at bit 32*k.
-_SHIFTS = (0, 32, 64)
-_FIELD = (1 << 32) - 1
-_PACKED = [v << shift for shift in _SHIFTS for v in range(256)]
+_SQUARES = [v * v for v in range(256)]
+_VALUES = list(range(256))
 
 
 def apply(ctx, opts: dict) -> None:
@@ -74,16 +71,23 @@ def primitive(image: Image.Image, count: int, mode: int) -> Image.Image:
     seed = hashlib.sha256(b"primitive\0%d\0%d\0%d\0%d\0" % (count, mode, width, height) + target.tobytes())
     model = _Model(target, _random.Random(int.from_bytes(seed.digest()[:16], "big")))
     tries = min(MAX_TRIES, max(MIN_TRIES, SEARCH_BUDGET // count))
-    deadline = time.monotonic() + TIME_BUDGET
+    deadline = time.thread_time() + TIME_BUDGET
     for _ in range(count):
         model.step(mode, tries)
-        if time.monotonic() > deadline:
+        if time.thread_time() > deadline:
             break
 
     out = Image.new("RGB", (width, height), model.background)
+    draw = ImageDraw.Draw(out, "RGBA")  # draws with the fill's alpha blended over the pixels
     fx, fy = width / size[0], height / size[1]
     for shape, color in model.shapes:
-        _paint(out, _geometry(shape, fx, fy, fine=True), color)
+        geometry = _geometry(shape, fx, fy, fine=True)
+        if geometry[0] == "polygon":
+            draw.polygon(geometry[1], fill=(*color, ALPHA))
+        elif geometry[0] == "ellipse":
+            draw.ellipse(geometry[1], fill=(*color, ALPHA))
+        else:  # a stroke through a mask, so that its overlapping segments are not blended twice
+            _paint(out, geometry, color)
     return _restore_mode(out, image.mode, alpha)
 
 
@@ -129,16 +133,24 @@ class _Model:
         if n == 0:
             return None
         target, current = self.target.crop(box), self.current.crop(box)
-        # Per-channel sums of the target and the current pixels under the shape, in one pass each.
-        sum_t = sum(map(mul, target.histogram(mask), _PACKED))
-        sum_c = sum(map(mul, current.histogram(mask), _PACKED))
-        # The colour c minimising the error of (1 - a) * current + a * c against the target.
-        color = tuple(min(255, max(0, round(((sum_t >> s & _FIELD) - (1 - _A) * (sum_c >> s & _FIELD)) / (n * _A))))
-                      for s in _SHIFTS)
-        before = sum(map(mul, ImageChops.difference(target, current).histogram(mask), _SQUARES))
+        hist_t, hist_c = target.histogram(mask), current.histogram(mask)
+        # The colour c minimising the error of (1 - a) * current + a * c against the target, per channel.
+        color = tuple(min(255, max(0, round((sum(map(mul, hist_t[i:i + 256], _VALUES))
+                                             - (1 - _A) * sum(map(mul, hist_c[i:i + 256], _VALUES))) / (n * _A))))
+                      for i in (0, 256, 512))
+        before = _squared_error(target, current, mask)
         current.paste(color, None, mask)
-        after = sum(map(mul, ImageChops.difference(target, current).histogram(mask), _SQUARES))
-        return after - before, color, box, mask
+        return _squared_error(target, current, mask) - before, color, box, mask
+
+
+def _squared_error(a: Image.Image, b: Image.Image, mask: Image.Image) -> int:
+    """Sum over the mask's pixels and the three channels of (a - b) squared."""
+    diff = ImageChops.difference(a, b)
+    hist = diff.histogram(mask)
+    total = 0
+    for start, (_, top) in zip((0, 256, 512), diff.getextrema()):  # bins above the maximum are empty
+        total += sum(map(mul, hist[start:start + top + 1], _SQUARES))
+    return total
 
 
 # --- shapes -------------------------------------------------------------------------------------

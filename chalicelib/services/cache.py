@@ -4,6 +4,7 @@ from __future__ import annotations
 from chalicelib.storage.ports import Storage
 
 CACHE_CONTROL = "public, max-age=31536000, immutable"
+DYNAMIC_STACK = "dynamic"  # renders of /dynamic/... URLs are indexed under this stack name
 
 
 class RenderCache:
@@ -23,6 +24,10 @@ class RenderCache:
 
     def invalidate_stack(self, org: str, stack: str) -> None:
         self._drop(org, self.storage.render_index.keys_for_stack(org, stack))
+
+    def invalidate_dynamic(self, org: str) -> None:
+        """Every render of the org's dynamic stack (e.g. after protect_dynamic_stack changed)."""
+        self.invalidate_stack(org, DYNAMIC_STACK)
 
     def invalidate_image(self, org: str, image_hash: str) -> None:
         self._drop(org, self.storage.render_index.keys_for_image(org, image_hash))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from chalicelib.errors import BadRequest, NotFound, RokkaError
 from chalicelib.render import codecs, pipeline, signing, stackdef, url
 from chalicelib.render.context import RenderResources
+from chalicelib.services import stats
 from chalicelib.services.cache import CACHE_CONTROL, RenderCache
 from chalicelib.services.sourceimages import SourceImages, original_key
 from chalicelib.storage.ports import Storage
@@ -52,7 +53,9 @@ class Renderer:
     def handle(self, path: str, query_string: str = "", headers: dict | None = None) -> RenderResult:
         """Render and answer; errors become rokka's error JSON with a short cache lifetime."""
         try:
-            return self.render(path, query_string, headers or {})
+            result = self.render(path, query_string, headers or {})
+            stats.downloaded(self.storage, path.strip("/").split("/")[0], len(result.body))  # org-first path
+            return result
         except RokkaError as err:
             return _error(err)
         except Exception:  # noqa: BLE001 - the render edge answers 500 without internals

@@ -10,13 +10,12 @@ from chalicelib.auth import Principal
 from chalicelib.errors import BadRequest, Forbidden, NotFound
 from chalicelib.models import SourceImage, now_iso
 from chalicelib.render import codecs
-from chalicelib.services import metadata
+from chalicelib.services import metadata, stats
 from chalicelib.services.cache import RenderCache
 from chalicelib.storage.ports import Storage
 
 HASH_RE = re.compile(r"^[0-9a-f]{6,40}$")
 MIN_SHORT_HASH = 6
-MAX_LIST_LIMIT = 2000
 
 
 @dataclass
@@ -118,6 +117,7 @@ class SourceImages:
             static_metadata={}, protected=protected, opaque=not info.has_alpha, animated=info.animated)
         if not self.storage.images.create(image):  # a concurrent upload of the same image won
             return self._merge_existing(self.storage.images.get(org, h), u)
+        stats.image_added(self.storage, image)
         return image
 
     def _merge_existing(self, image: SourceImage, u: Upload) -> SourceImage:
@@ -125,10 +125,13 @@ class SourceImages:
         if u.user_metadata and not image.locked:
             image.user_metadata = {**image.user_metadata, **u.user_metadata}
             changed = True
+        revived = image.deleted
         if image.deleted:  # uploading a deleted image again brings it back
             image.deleted, image.deleted_date, changed = False, None, True
         if changed:
             self.storage.images.save(image)
+        if revived:
+            stats.image_added(self.storage, image)
         return image
 
     def short_hash(self, org: str, h: str) -> str:
@@ -157,25 +160,6 @@ class SourceImages:
         auth.authorize(self.storage, p, org, "images:read")
         return self.resolve(org, ref, include_deleted).to_api()
 
-    def list(self, p: Principal, org: str, query: dict) -> dict:
-        auth.authorize(self.storage, p, org, "images:read")
-        limit = _int_param(query, "limit", 20, 0, MAX_LIST_LIMIT)
-        offset = _int_param(query, "offset", 0, 0, 10_000_000)
-        deleted = str(query.get("deleted", "false")).lower() == "true"
-        binary_hash = query.get("binaryHash") or query.get("binaryhash")
-        if binary_hash:
-            found = [i for i in self.storage.images.by_binary_hash(org, binary_hash) if i.deleted == deleted]
-            items, total = found[offset:offset + limit], len(found)
-        else:
-            items, total = self.storage.images.list(org, limit, offset, deleted)
-        out = {"total": total, "items": [i.to_api() for i in items], "links": {}}
-        base = f"/sourceimages/{org}?limit={limit}"
-        if offset + limit < total:
-            out["links"]["next"] = {"href": f"{base}&offset={offset + limit}"}
-        if offset > 0:
-            out["links"]["prev"] = {"href": f"{base}&offset={max(0, offset - limit)}"}
-        return out
-
     def download(self, p: Principal, org: str, ref: str) -> tuple[bytes, SourceImage]:
         auth.authorize(self.storage, p, org, "images:read")
         image = self.resolve(org, ref)
@@ -197,6 +181,7 @@ class SourceImages:
         """Deleted images stay restorable for a while; their renders go at once."""
         image.deleted, image.deleted_date = True, now_iso()
         self.storage.images.save(image)
+        stats.image_removed(self.storage, image)
         self.cache.invalidate_image(image.organization, image.hash)
 
     def delete_by_binary_hash(self, p: Principal, org: str, binary_hash: str) -> None:
@@ -213,6 +198,7 @@ class SourceImages:
         if image.deleted:
             image.deleted, image.deleted_date = False, None
             self.storage.images.save(image)
+            stats.image_added(self.storage, image)
         return {**image.to_api(), "deleted": False}
 
     # --- user metadata -----------------------------------------------------------------
@@ -267,16 +253,3 @@ class SourceImages:
         if name not in meta:
             raise NotFound(f"User metadata field {name} not found.")
         return meta[name]
-
-
-def _int_param(query: dict, name: str, default: int, low: int, high: int) -> int:
-    raw = query.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        raise BadRequest(f"{name} must be an integer") from None
-    if not low <= value <= high:
-        raise BadRequest(f"{name} must be between {low} and {high}")
-    return value

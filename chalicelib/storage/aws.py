@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.errors import Conflict
 from chalicelib.models import Alias, ApiKey, Membership, Organization, SourceImage, Stack, User
-from chalicelib.storage import aws_schema
+from chalicelib.storage import aws_schema, search_keys
 
 _clients: dict[str, object] = {}
 _lock = threading.Lock()
@@ -337,6 +337,17 @@ class DynamoMemberships:
         raise Conflict("The membership changed concurrently; try again")
 
 
+def _batch_write(table: str, requests: list[dict]) -> None:
+    """BatchWriteItem in chunks of 25 (its limit), retrying unprocessed items."""
+    for start in range(0, len(requests), 25):
+        pending = {table: requests[start:start + 25]}
+        for attempt in range(8):
+            pending = client("dynamodb").batch_write_item(RequestItems=pending).get("UnprocessedItems")
+            if not pending:
+                break
+            time.sleep(0.05 * (attempt + 1))
+
+
 class _Retry(Exception):
     """A concurrent writer changed the item between our read and our conditional write."""
 
@@ -344,6 +355,7 @@ class _Retry(Exception):
 class DynamoImages:
     def __init__(self, prefix: str):
         self.t = _Table(prefix, "images")
+        self.fields = _Table(prefix, "imagefields")
 
     @staticmethod
     def _image(item) -> SourceImage | None:
@@ -382,14 +394,39 @@ class DynamoImages:
             "created_order": _s(f"{image.created}#{time.time_ns():020d}"),
             "doc": _doc(image),
         }
-        return self.t.put(item, "attribute_not_exists(#h)", {"#h": "hash"})
+        if not self.t.put(item, "attribute_not_exists(#h)", {"#h": "hash"}):
+            return False
+        self._index(image.organization, set(), search_keys.entries(image))
+        return True
 
     def save(self, image: SourceImage) -> None:
-        client("dynamodb").update_item(
-            TableName=self.t.name, Key={"organization": _s(image.organization), "hash": _s(image.hash)},
-            UpdateExpression="SET doc = :d, org_state = :s", ConditionExpression="attribute_exists(#h)",
-            ExpressionAttributeNames={"#h": "hash"},
-            ExpressionAttributeValues={":d": _doc(image), ":s": _s(self._state(image.organization, image.deleted))})
+        try:
+            old = client("dynamodb").update_item(
+                TableName=self.t.name, Key={"organization": _s(image.organization), "hash": _s(image.hash)},
+                UpdateExpression="SET doc = :d, org_state = :s", ConditionExpression="attribute_exists(#h)",
+                ExpressionAttributeNames={"#h": "hash"}, ReturnValues="ALL_OLD",
+                ExpressionAttributeValues={":d": _doc(image),
+                                           ":s": _s(self._state(image.organization, image.deleted))})
+        except ClientError as err:
+            if _code(err) == "ConditionalCheckFailedException":
+                return
+            raise
+        before = self._image(old.get("Attributes"))
+        self._index(image.organization, search_keys.entries(before) if before else set(),
+                    search_keys.entries(image))
+
+    def _index(self, org: str, old: set, new: set) -> None:
+        """Bring the search entries in step with the record (idempotent, so a retry repairs it)."""
+        requests = [{"DeleteRequest": {"Key": {"org_field": _s(f"{org}#{f}"), "skey": _s(k)}}}
+                    for f, k in old - new]
+        requests += [{"PutRequest": {"Item": {"org_field": _s(f"{org}#{f}"), "skey": _s(k)}}}
+                     for f, k in new - old]
+        _batch_write(self.fields.name, requests)
+
+    def find(self, org: str, field: str, low: str, high: str, limit: int) -> list[str]:
+        items = self.fields.query("org_field = :f AND skey BETWEEN :lo AND :hi",
+                                  {":f": f"{org}#{field}", ":lo": low, ":hi": high}, limit=limit)
+        return [i["skey"]["S"].rsplit(search_keys.SEP, 1)[1] for i in items if i["skey"]["S"] < high]
 
 
 class DynamoStacks:
@@ -442,15 +479,8 @@ class DynamoRenderIndex:
         return self._keys("org_alias", f"{org}#{alias}", "by-alias")
 
     def remove(self, org: str, keys: list[str]) -> None:
-        for start in range(0, len(keys), 25):  # BatchWriteItem takes 25 requests at most
-            requests = [{"DeleteRequest": {"Key": {"organization": _s(org), "key": _s(k)}}}
-                        for k in keys[start:start + 25]]
-            pending = {self.t.name: requests}
-            for _ in range(8):
-                pending = client("dynamodb").batch_write_item(RequestItems=pending).get("UnprocessedItems")
-                if not pending:
-                    break
-                time.sleep(0.05)
+        _batch_write(self.t.name, [{"DeleteRequest": {"Key": {"organization": _s(org), "key": _s(k)}}}
+                                   for k in keys])
 
 
 class DynamoAliases:
@@ -473,6 +503,23 @@ class DynamoAliases:
 
     def delete(self, org: str, name: str) -> bool:
         return self.t.delete({"organization": org, "name": name})
+
+
+class DynamoCounters:
+    def __init__(self, prefix: str):
+        self.t = _Table(prefix, "counters")
+
+    def add(self, org: str, name: str, period: str, delta: int) -> int:
+        out = client("dynamodb").update_item(
+            TableName=self.t.name, Key={"scope": _s(f"{org}#{name}"), "period": _s(period)},
+            UpdateExpression="ADD #v :d", ExpressionAttributeNames={"#v": "value"},  # a reserved word
+            ExpressionAttributeValues={":d": {"N": str(int(delta))}}, ReturnValues="UPDATED_NEW")
+        return int(out["Attributes"]["value"]["N"])
+
+    def values(self, org: str, name: str, start: str, end: str) -> dict[str, int]:
+        items = self.t.query("#s = :s AND #p BETWEEN :a AND :b", {":s": f"{org}#{name}", ":a": start, ":b": end},
+                             names={"#s": "scope", "#p": "period"})
+        return {i["period"]["S"]: int(i["value"]["N"]) for i in items}
 
 
 class CloudFrontPurger:

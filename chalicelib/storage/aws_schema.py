@@ -39,6 +39,12 @@ TABLES: dict[str, dict] = {
         # created_order = "{created}#{seq}" so listing newest first is one Query.
         "indexes": {"by-binary-hash": ("org_binary", "hash"), "by-created": ("org_state", "created_order")},
     },
+    # Search entries: org_field = "{org}#{field}", skey = "{encoded value}\x1f{hash}" (search_keys.py).
+    "imagefields": {
+        "keys": ("org_field", "skey"),
+        "attributes": {"org_field": "S", "skey": "S"},
+        "indexes": {},
+    },
     "stacks": {
         "keys": ("organization", "name"),
         "attributes": {"organization": "S", "name": "S"},
@@ -54,6 +60,13 @@ TABLES: dict[str, dict] = {
     "aliases": {
         "keys": ("organization", "name"),
         "attributes": {"organization": "S", "name": "S"},
+        "indexes": {},
+    },
+    # Daily stats counters and hourly purge rate limits: scope = "{org}#{counter name}",
+    # period = "YYYY-MM-DD" or "YYYY-MM-DDTHH".
+    "counters": {
+        "keys": ("scope", "period"),
+        "attributes": {"scope": "S", "period": "S"},
         "indexes": {},
     },
 }

@@ -11,6 +11,7 @@ import threading
 from contextlib import contextmanager
 
 from chalicelib.errors import Conflict
+from chalicelib.storage import search_keys
 from chalicelib.models import Alias, ApiKey, Membership, Organization, SourceImage, Stack, User
 
 SCHEMA = """
@@ -28,6 +29,8 @@ CREATE TABLE IF NOT EXISTS images (
     seq INTEGER NOT NULL, deleted INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (org, hash));
 CREATE INDEX IF NOT EXISTS images_binary ON images (org, binary_hash);
 CREATE INDEX IF NOT EXISTS images_created ON images (org, deleted, created, seq);
+CREATE TABLE IF NOT EXISTS imagefields (
+    org TEXT NOT NULL, field TEXT NOT NULL, skey TEXT NOT NULL, PRIMARY KEY (org, field, skey));
 CREATE TABLE IF NOT EXISTS stacks (org TEXT NOT NULL, name TEXT NOT NULL, doc TEXT NOT NULL,
     PRIMARY KEY (org, name));
 CREATE TABLE IF NOT EXISTS render_index (
@@ -37,6 +40,8 @@ CREATE TABLE IF NOT EXISTS aliases (org TEXT NOT NULL, name TEXT NOT NULL, doc T
     PRIMARY KEY (org, name));
 CREATE INDEX IF NOT EXISTS render_index_stack ON render_index (org, stack);
 CREATE INDEX IF NOT EXISTS render_index_image ON render_index (org, image);
+CREATE TABLE IF NOT EXISTS counters (org TEXT NOT NULL, name TEXT NOT NULL, period TEXT NOT NULL,
+    value INTEGER NOT NULL, PRIMARY KEY (org, name, period));
 """
 
 
@@ -234,12 +239,35 @@ class SqliteImages:
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (image.organization, image.hash, image.binary_hash, image.created, seq,
                  int(image.deleted), _doc(image)))
-            return cur.rowcount > 0
+            if cur.rowcount == 0:
+                return False
+            self._index(conn, image.organization, set(), search_keys.entries(image))
+            return True
 
     def save(self, image: SourceImage) -> None:
         with self.db.transaction() as conn:
+            row = conn.execute("SELECT doc FROM images WHERE org = ? AND hash = ?",
+                               (image.organization, image.hash)).fetchone()
+            if row is None:
+                return
+            old = search_keys.entries(SourceImage.from_dict(json.loads(row[0])))
             conn.execute("UPDATE images SET deleted = ?, doc = ? WHERE org = ? AND hash = ?",
                          (int(image.deleted), _doc(image), image.organization, image.hash))
+            self._index(conn, image.organization, old, search_keys.entries(image))
+
+    @staticmethod
+    def _index(conn, org: str, old: set, new: set) -> None:
+        """Keep the search entries in step with the record, in the same transaction."""
+        conn.executemany("DELETE FROM imagefields WHERE org = ? AND field = ? AND skey = ?",
+                         [(org, f, k) for f, k in old - new])
+        conn.executemany("INSERT OR IGNORE INTO imagefields (org, field, skey) VALUES (?, ?, ?)",
+                         [(org, f, k) for f, k in new - old])
+
+    def find(self, org: str, field: str, low: str, high: str, limit: int) -> list[str]:
+        rows = self.db.conn().execute(
+            "SELECT skey FROM imagefields WHERE org = ? AND field = ? AND skey >= ? AND skey < ? "
+            "ORDER BY skey LIMIT ?", (org, field, low, high, limit)).fetchall()
+        return [r[0].rsplit(search_keys.SEP, 1)[1] for r in rows]
 
 
 class SqliteStacks:
@@ -323,3 +351,21 @@ class SqliteAliases:
     def delete(self, org: str, name: str) -> bool:
         with self.db.transaction() as conn:
             return conn.execute("DELETE FROM aliases WHERE org = ? AND name = ?", (org, name)).rowcount > 0
+
+
+class SqliteCounters:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def add(self, org: str, name: str, period: str, delta: int) -> int:
+        with self.db.transaction() as conn:
+            return conn.execute(
+                "INSERT INTO counters (org, name, period, value) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (org, name, period) DO UPDATE SET value = value + excluded.value RETURNING value",
+                (org, name, period, delta)).fetchone()[0]
+
+    def values(self, org: str, name: str, start: str, end: str) -> dict[str, int]:
+        rows = self.db.conn().execute(
+            "SELECT period, value FROM counters WHERE org = ? AND name = ? AND period BETWEEN ? AND ?",
+            (org, name, start, end)).fetchall()
+        return dict(rows)

@@ -57,6 +57,8 @@ class SourceImageRepository(Protocol):
     def list(self, org: str, limit: int, offset: int, deleted: bool = False) -> tuple[list[SourceImage], int]: ...
     def create(self, image: SourceImage) -> bool: ...  # False if (org, hash) exists already
     def save(self, image: SourceImage) -> None: ...
+    # Hashes whose search entry for `field` (storage/search_keys.py) lies in [low, high).
+    def find(self, org: str, field: str, low: str, high: str, limit: int) -> list[str]: ...
 
 
 class StackRepository(Protocol):
@@ -84,6 +86,15 @@ class RenderIndex(Protocol):
     def remove(self, org: str, keys: list[str]) -> None: ...
 
 
+class CounterStore(Protocol):
+    """Integer counters per organization, name and period (a day "2026-01-31" or an hour
+    "2026-01-31T13"): the daily stats series and the hourly cache-purge rate limits."""
+
+    def add(self, org: str, name: str, period: str, delta: int) -> int: ...  # atomic; the new value
+    # {period: value} for start <= period <= end (string order; "0000" starts at the beginning).
+    def values(self, org: str, name: str, start: str, end: str) -> dict[str, int]: ...
+
+
 @dataclass
 class Storage:
     originals: BlobStore
@@ -95,3 +106,4 @@ class Storage:
     stacks: StackRepository
     render_index: RenderIndex
     aliases: AliasRepository
+    counters: CounterStore

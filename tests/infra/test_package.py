@@ -4,7 +4,7 @@ Packages the real app once per session into a temporary directory (vendored whee
 under ~/.cache/rokka-clone-package, or PACKAGE_CACHE_DIR) and inspects the result: cfn-lint,
 the resources DESIGN.md §2 asks for, least-privilege IAM, the tables against
 chalicelib/storage/aws_schema.py, and the zip's Python bytecode and native libraries.
-Build tools (cfn-lint, pyelftools) come from requirements-package.txt and are installed on first
+Build tools (cfn-lint, aws-sam-translator, pyelftools) come from requirements-package.txt and are installed on first
 use; Pyodide (for the Python 3.13 bytecode) from scripts/package.json, by the packaging script.
 """
 from __future__ import annotations
@@ -54,8 +54,8 @@ PYTHON_313_MAGIC = (3571).to_bytes(2, "little") + b"\r\n"
 
 @pytest.fixture(scope="session")
 def build_tools():
-    """cfn-lint and pyelftools from requirements-package.txt (installed on first use)."""
-    if not (importlib.util.find_spec("cfnlint") and importlib.util.find_spec("elftools")):
+    """cfn-lint, aws-sam-translator and pyelftools from requirements-package.txt (installed on first use)."""
+    if not all(importlib.util.find_spec(m) for m in ("cfnlint", "samtranslator", "elftools")):
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                         "-r", str(ROOT / "requirements-package.txt")], check=True)
         importlib.invalidate_caches()
@@ -115,11 +115,17 @@ def test_writes_one_template_and_the_zip(packaged):
     assert packaged["template"]["Transform"] == "AWS::Serverless-2016-10-31"
 
 
-def test_cfn_lint_finds_no_errors(packaged):
-    proc = subprocess.run([sys.executable, "-c", "import sys; from cfnlint.runner import main; sys.exit(main())",
-                           str(packaged["out"] / "sam.json")], capture_output=True, text=True)
-    # cfn-lint's exit code is a bit mask: 2 errors, 4 warnings, 8 informational (1: could not run)
-    assert proc.returncode & 0b11 == 0, proc.stdout + proc.stderr
+def test_cfn_lint_finds_no_errors(packaged, tmp_path):
+    """On the SAM template, and on the plain CloudFormation its SAM transform gives (offline)."""
+    package = load_package_module()
+    transformed = tmp_path / "transformed.json"
+    package.sam_transform(packaged["out"] / "sam.json", transformed)
+    assert {"RestAPIapiStage", "APIHandler", "Render"} <= set(json.loads(transformed.read_text())["Resources"])
+    for path in (packaged["out"] / "sam.json", transformed):
+        proc = subprocess.run([sys.executable, "-c", "import sys; from cfnlint.runner import main; sys.exit(main())",
+                               str(path)], capture_output=True, text=True)
+        # cfn-lint's exit code is a bit mask: 2 errors, 4 warnings, 8 informational (1: could not run)
+        assert proc.returncode & 0b11 == 0, proc.stdout + proc.stderr
 
 
 def test_chalice_resources_the_merge_template_relies_on(resources):

@@ -27,7 +27,6 @@ def assert_cropped(out, box):
     ("subjectarea", (75, 30)),
     ("croparea", (75, 30)),
     ("face", (75, 30)),
-    ("smart", (75, 30)),
 ])
 def test_anchors(anchor, left_top):
     out = run("crop", SRC, width=50, height=40, anchor=anchor)
@@ -36,8 +35,8 @@ def test_anchors(anchor, left_top):
 
 @pytest.mark.parametrize("anchor, fallback, left_top", [
     ("face", "left_top", (0, 0)),
-    ("smart", "right_bottom", (150, 60)),
     ("auto", "10_10", (10, 10)),
+    ("auto", "smart", (75, 30)),  # auto never falls back to smart: center_center
     ("subjectarea", "auto", (75, 30)),
     ("left_top", "right_bottom", (0, 0)),  # a positional anchor never needs the fallback
 ])

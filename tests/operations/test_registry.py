@@ -17,9 +17,11 @@ OUT_OF_RANGE = [
 
 
 def test_all_operations_are_registered():
+    # rokka's whole catalogue (reference §4.2): 23 operations.
     assert set(NAMES) == {
-        "resize", "rotate", "autorotate", "crop", "blur", "trim", "noop", "grayscale",
-        "sepia", "modulate", "alpha", "circlemask", "multiply", "sharpen",
+        "resize", "rotate", "autorotate", "crop", "composition", "blur", "dropshadow", "trim", "noop",
+        "grayscale", "sepia", "modulate", "alpha", "primitive", "glitch", "addframes", "circlemask", "face",
+        "multiply", "sharpen", "svg2bitmap", "svgdynamic", "text",
     }
 
 

@@ -257,3 +257,31 @@ def test_render_index_by_alias(storage):
     storage.render_index.add(org, f"{org}/s/h1.jpg", "s", "h1")
     assert storage.render_index.keys_for_alias(org, "pic") == [f"{org}/s/-_pic_-.jpg"]
     assert sorted(storage.render_index.keys_for_image(org, "h1")) == [f"{org}/s/-_pic_-.jpg", f"{org}/s/h1.jpg"]
+
+
+# --- counters (stats series, purge rate limits) ----------------------------------------------
+
+def test_counters_add_atomically_and_read_ranges(storage):
+    org = uid("org")
+    assert storage.counters.add(org, "files", "2026-01-02", 3) == 3
+    assert storage.counters.add(org, "files", "2026-01-02", -1) == 2
+    storage.counters.add(org, "files", "2026-01-05", 7)
+    storage.counters.add(org, "bytes", "2026-01-03", 100)
+    storage.counters.add(uid("other"), "files", "2026-01-03", 9)
+    storage.counters.add(org, "purge:stack:a", "2026-01-03T10", 1)
+    assert storage.counters.values(org, "files", "0000", "2026-12-31") == {"2026-01-02": 2, "2026-01-05": 7}
+    assert storage.counters.values(org, "files", "2026-01-03", "2026-01-05") == {"2026-01-05": 7}
+    assert storage.counters.values(org, "files", "2026-01-02", "2026-01-02") == {"2026-01-02": 2}
+    assert storage.counters.values(org, "bytes", "0000", "2026-01-02") == {}
+    assert storage.counters.values(org, "purge:stack:a", "2026-01-03T10", "2026-01-03T10") == {"2026-01-03T10": 1}
+
+
+def test_counters_concurrent_increments_are_not_lost(storage):
+    org = uid("org")
+    threads = [threading.Thread(target=lambda: [storage.counters.add(org, "n", "2026-01-01T00", 1)
+                                                for _ in range(5)]) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert storage.counters.values(org, "n", "2026-01-01T00", "2026-01-01T00") == {"2026-01-01T00": 20}
