@@ -102,7 +102,8 @@ def _layer(ctx, opts: dict, primary_size: tuple[int, int]) -> Image.Image:
             raise BadRequest("composition: secondary images cannot be loaded in this render.")
         if opts.get("secondary_stack"):
             variables = dict(opts.get("secondary_stack_variables") or {})
-            image = ctx.resources.render_stack(opts["secondary_stack"], variables)
+            # With secondary_image too, the stack renders that image (rokka's templates demo).
+            image = ctx.resources.render_stack(opts["secondary_stack"], variables, opts.get("secondary_image"))
         else:
             image = ctx.resources.load_image(opts["secondary_image"])
         return _resized(_layers.rgba(image), opts, primary_size)

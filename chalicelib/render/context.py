@@ -38,11 +38,11 @@ class RenderResources:
 
     def __init__(self, load_image: Callable[[str], Image.Image],
                  load_bytes: Callable[[str], bytes],
-                 render_stack: Callable[[str, dict], Image.Image]):
+                 render_stack: Callable[..., Image.Image]):
         # Another source image by hash or short hash: upright, mode RGB/RGBA/L/LA.
         self.load_image = load_image
         # The original bytes of another source image (e.g. a TrueType font uploaded as a source).
         self.load_bytes = load_bytes
-        # The result of rendering another stack (name, variables) on this render's source image,
-        # as an image (composition's secondary_stack).
+        # The result of rendering another stack (name, variables[, image hash]) on this render's
+        # source image or on the given one, as an image (composition's secondary_stack).
         self.render_stack = render_stack

@@ -18,7 +18,7 @@ from chalicelib.services.sourceimages import SourceImages, original_key
 from chalicelib.storage.ports import Storage
 
 ERROR_CACHE_CONTROL = "public, max-age=60"
-MAX_STACK_NESTING = 3
+MAX_STACK_NESTING = 5  # rokka allows compositions nested five deep
 VIDEO_FORMATS = ("mp4", "webm", "m3u", "m3u8", "ts", "mov")
 
 
@@ -162,7 +162,7 @@ class Renderer:
         def load_image(ref: str):
             return codecs.open_source(load_bytes(ref))[0]
 
-        def render_stack(name: str, variables: dict):
+        def render_stack(name: str, variables: dict, image_ref: str | None = None):
             if depth >= MAX_STACK_NESTING:
                 raise BadRequest(f"Stacks nest more than {MAX_STACK_NESTING} levels deep.")
             stack = self.storage.stacks.get(org, name)
@@ -170,9 +170,12 @@ class Renderer:
                 raise NotFound(f"Stack {name} not found.")
             defn = stackdef.StackDefinition(stack.operations, stack.options, stack.expressions, stack.variables)
             sub = url.RenderRequest(org=org, stack=name, variables=dict(variables or {}))
-            operations, options = stackdef.resolve(defn, sub, image_properties(image), headers)
-            return pipeline.process(data, image.to_dict(), operations, options, self.max_output_pixels,
-                                    self._resources(org, image, data, headers, depth + 1))
+            target, target_data = image, data
+            if image_ref:
+                target, target_data = self.images.resolve(org, image_ref), load_bytes(image_ref)
+            operations, options = stackdef.resolve(defn, sub, image_properties(target), headers)
+            return pipeline.process(target_data, target.to_dict(), operations, options, self.max_output_pixels,
+                                    self._resources(org, target, target_data, headers, depth + 1))
 
         return RenderResources(load_image=load_image, load_bytes=load_bytes, render_stack=render_stack)
 

@@ -26,8 +26,8 @@ def compose(image, stacks=None, **options):
         assert ref == LOGO
         return make_logo()
 
-    def render_stack(name, variables):
-        calls.append((name, variables))
+    def render_stack(name, variables, image_ref=None):
+        calls.append((name, variables) if image_ref is None else (name, variables, image_ref))
         return stacks[name]
 
     resources = RenderResources(load_image=load_image, load_bytes=lambda ref: b"", render_stack=render_stack)

@@ -1,8 +1,10 @@
-"""crop: anchors, subject and crop areas, modes and scale."""
-import pytest
-from PIL import Image
+"""crop: anchors, subject and crop areas, faces, smart (attention) crops, modes and scale."""
+import random
 
-from tests.image_helpers import assert_size, make_gradient, run
+import pytest
+from PIL import Image, ImageDraw
+
+from tests.image_helpers import assert_pixel_close, assert_size, make_gradient, run
 
 SRC = make_gradient(200, 100)
 
@@ -114,3 +116,145 @@ def test_mode_is_kept(mode):
     out = run("crop", Image.new(mode, (30, 30)), width=10, height=20)
     assert out.mode == mode
     assert_size(out, 10, 20)
+
+
+# --- face ---------------------------------------------------------------------------------------
+
+FACE = {"x": 20, "y": 10, "width": 20, "height": 20}  # centre (30, 20)
+
+
+@pytest.mark.parametrize("source, options, box", [
+    # face centres the crop on the detected face, kept inside the image.
+    ({"dynamic_metadata": {"detection_face": FACE}}, {"anchor": "face"}, (5, 0, 55, 40)),
+    ({"dynamic_metadata": {"detection_face": {"x": 100, "y": 50, "width": 30, "height": 40}}},
+     {"anchor": "face"}, (90, 50, 140, 90)),
+    ({"dynamic_metadata": {"detection_face": {"x": 190, "y": 90, "width": 10, "height": 10}}},
+     {"anchor": "face"}, (150, 60, 200, 100)),
+    # The face box is in source pixels: a 400x200 source already resized to 200x100.
+    ({"width": 400, "height": 200, "dynamic_metadata": {"detection_face": {"x": 40, "y": 20, "width": 40,
+                                                                           "height": 40}}},
+     {"anchor": "face"}, (5, 0, 55, 40)),
+    # face ignores the subject area; auto prefers it.
+    ({"dynamic_metadata": {"detection_face": FACE, "subject_area": SUBJECT}}, {"anchor": "face"}, (5, 0, 55, 40)),
+    ({"dynamic_metadata": {"detection_face": FACE, "subject_area": SUBJECT}}, {}, (145, 0, 195, 40)),
+    # auto without a subject area uses the face, before its fallback.
+    ({"dynamic_metadata": {"detection_face": FACE}}, {}, (5, 0, 55, 40)),
+    ({"dynamic_metadata": {"detection_face": FACE}}, {"fallback": "right_bottom"}, (5, 0, 55, 40)),
+    # An incomplete face record counts as no face: the fallback.
+    ({"dynamic_metadata": {"detection_face": {"x": 20, "y": 10}}}, {"anchor": "face", "fallback": "left_top"},
+     (0, 0, 50, 40)),
+    # ratio mode: the largest square, centred on the face.
+    ({"dynamic_metadata": {"detection_face": {"x": 160, "y": 10, "width": 20, "height": 20}}},
+     {"anchor": "face", "mode": "ratio", "width": 1, "height": 1}, (100, 0, 200, 100)),
+])
+def test_face_anchor(source, options, box):
+    out = run("crop", SRC, source=source, **{"width": 50, "height": 40, **options})
+    assert_cropped(out, box)
+
+
+# --- smart ---------------------------------------------------------------------------------------
+
+GREY = (200, 200, 200)
+
+
+def textured(size, patch, background=GREY, mode="RGB"):
+    """A flat background with one patch of seeded random black/white 4 px blocks."""
+    rnd = random.Random(7)
+    im = Image.new(mode, size, background)
+    draw = ImageDraw.Draw(im)
+    for y in range(patch[1], patch[3], 4):
+        for x in range(patch[0], patch[2], 4):
+            v = rnd.choice((0, 255))
+            draw.rectangle((x, y, min(x + 3, patch[2] - 1), min(y + 3, patch[3] - 1)),
+                           fill=(v, v, v) if mode == "RGB" else (v, v, v, 255))
+    return im
+
+
+def foreground_pixels(im, background=GREY):
+    """How many pixels differ from the flat background."""
+    return sum(1 for p in im.convert("RGB").get_flattened_data() if p != background)
+
+
+@pytest.mark.parametrize("size, patch", [
+    ((400, 300), (290, 30, 350, 90)),  # top right
+    ((400, 300), (20, 200, 80, 280)),  # bottom left
+    ((300, 400), (120, 320, 180, 380)),  # bottom centre of a portrait image
+])
+@pytest.mark.parametrize("crop", [(200, 100), (100, 220), (120, 120), (70, 90)])
+def test_smart_crop_contains_the_textured_region(size, patch, crop):
+    src = textured(size, patch)
+    out = run("crop", src, width=crop[0], height=crop[1], anchor="smart")
+    assert_size(out, *crop)
+    assert foreground_pixels(out) == foreground_pixels(src) == (patch[2] - patch[0]) * (patch[3] - patch[1])
+
+
+@pytest.mark.parametrize("crop", [(240, 100), (120, 200), (90, 90)])
+def test_smart_crop_contains_the_strongly_coloured_region(crop):
+    src = Image.new("RGB", (300, 400), (230, 230, 225))
+    ImageDraw.Draw(src).ellipse((200, 20, 270, 90), fill=(220, 20, 60))  # flat crimson disc, top right
+    out = run("crop", src, width=crop[0], height=crop[1], anchor="smart")
+    assert foreground_pixels(out, (230, 230, 225)) == foreground_pixels(src, (230, 230, 225))
+
+
+def test_smart_crop_centres_a_small_region():
+    src = textured((400, 300), (290, 130, 350, 190))  # centre (320, 160)
+    out = run("crop", src, width=160, height=160, anchor="smart")
+    # The patch sits in the middle of the crop, give or take one score-map pixel (~4 px).
+    columns = [x for x in range(160) if any(out.getpixel((x, y)) != GREY for y in range(160))]
+    rows = [y for y in range(160) if any(out.getpixel((x, y)) != GREY for x in range(160))]
+    assert abs((columns[0] + columns[-1]) / 2 - 80) <= 5 and abs((rows[0] + rows[-1]) / 2 - 80) <= 5
+
+
+def test_smart_crop_prefers_skin_to_an_equally_busy_grey_region():
+    src = Image.new("RGB", (400, 200), (255, 255, 255))
+    draw = ImageDraw.Draw(src)
+    draw.rectangle((30, 60, 109, 139), fill=(110, 110, 110))  # grey square, left
+    draw.rectangle((290, 60, 369, 139), fill=(225, 172, 140))  # skin-toned square, right
+    out = run("crop", src, width=120, height=120, anchor="smart")
+    assert foreground_pixels(out, (255, 255, 255)) == 80 * 80
+    assert_pixel_close(out, (60, 60), (225, 172, 140), tol=0)
+
+
+def test_smart_crop_ignores_what_is_transparent():
+    # A cut-out: transparent everywhere (with busy hidden colours on the left) but one opaque disc.
+    src = textured((400, 200), (20, 50, 120, 150)).convert("RGBA")
+    src.putalpha(0)
+    src.paste((0, 90, 255, 255), (300, 70, 351, 121), Image.new("L", (51, 51), 0).point(lambda _: 255))
+    out = run("crop", src, width=120, height=120, anchor="smart")
+    assert out.mode == "RGBA"
+    opaque = [p for p in out.get_flattened_data() if p[3]]
+    assert len(opaque) == 51 * 51 and all(p == (0, 90, 255, 255) for p in opaque)
+
+
+def test_smart_crop_in_ratio_mode():
+    src = textured((400, 200), (330, 60, 380, 110))
+    out = run("crop", src, width=1, height=1, mode="ratio", anchor="smart")
+    assert_size(out, 200, 200)
+    assert foreground_pixels(out) == foreground_pixels(src)
+
+
+@pytest.mark.parametrize("anchor, fallback", [("smart", "right_bottom"), ("smart", "left_top"),
+                                              ("face", "smart"), ("subjectarea", "smart")])
+def test_smart_on_a_flat_image_uses_the_positional_fallback(anchor, fallback):
+    flat = make_gradient(1, 1).resize((200, 100))
+    out = run("crop", flat, width=50, height=40, anchor=anchor, fallback=fallback)
+    assert_size(out, 50, 40)  # flat: any placement gives the same pixels, but it must not fail
+
+
+@pytest.mark.parametrize("anchor", ["face", "subjectarea", "croparea"])
+def test_smart_as_fallback(anchor):
+    src = textured((400, 300), (290, 30, 350, 90))
+    out = run("crop", src, width=100, height=100, anchor=anchor, fallback="smart")
+    assert foreground_pixels(out) == foreground_pixels(src)
+
+
+def test_auto_never_falls_back_to_smart():
+    src = textured((400, 300), (290, 30, 350, 90))
+    out = run("crop", src, width=100, height=100, anchor="auto", fallback="smart")
+    assert out.tobytes() == src.crop((150, 100, 250, 200)).tobytes()  # center_center
+
+
+def test_smart_crop_is_deterministic():
+    src = textured((400, 300), (100, 100, 300, 200))
+    outs = [run("crop", src, width=90, height=150, anchor="smart").tobytes() for _ in range(2)]
+    assert outs[0] == outs[1]

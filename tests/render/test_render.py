@@ -220,3 +220,19 @@ def test_source_file_option_returns_the_original(api, photo):
     result = render(f"/acme/orig/{photo['hash']}.jpg")
     original = bootstrap.services().storage.originals.get(f"acme/{photo['binary_hash'][:2]}/{photo['binary_hash']}")
     assert result.status == 200 and result.body == original
+
+
+def test_composition_with_secondary_image_and_stack(api, photo):
+    logo = Image.new("RGBA", (40, 40), (0, 200, 0, 255))
+    buf = io.BytesIO()
+    logo.save(buf, "PNG")
+    logo_item = json_of(api.upload("acme", [("filedata", "logo.png", buf.getvalue())]))["items"][0]
+    make_stack(api, "small", [{"name": "resize", "options": {"width": 20, "height": 20}}])
+    base = f"/acme/dynamic/composition-mode-background-anchor-left_top-secondary_image-{logo_item['short_hash']}"
+    im = decoded(render(f"{base}/{photo['hash']}.png")).convert("RGB")
+    assert im.size == (400, 300) and im.getpixel((10, 10)) == (0, 200, 0)
+    assert im.getpixel((100, 100))[0] > 180  # the photo's red half elsewhere
+    # secondary_stack together with secondary_image renders that stack on that image.
+    im = decoded(render(f"{base}-secondary_stack-small/{photo['hash']}.png")).convert("RGB")
+    assert im.getpixel((10, 10)) == (0, 200, 0) and im.getpixel((30, 30))[0] > 180
+    assert render(f"/acme/dynamic/composition-secondary_image-{'0' * 40}/{photo['hash']}.png").status == 404
