@@ -40,6 +40,15 @@ def derived_secret(pepper: str, purpose: str) -> str:
     return hmac.new(pepper.encode(), f"rokka-clone:{purpose}".encode(), hashlib.sha256).hexdigest()
 
 
+def _networks(name: str) -> tuple:
+    import ipaddress
+    raw = os.environ.get(name, "")
+    try:
+        return tuple(ipaddress.ip_network(n.strip(), strict=False) for n in raw.split(",") if n.strip())
+    except ValueError:
+        raise RokkaError(f"Configuration {name}={raw!r} is not a comma list of networks") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     storage: str  # "local" (files + SQLite) or "aws"
@@ -61,6 +70,9 @@ class Settings:
     create_resources: bool
     # The render host (e.g. images.example.com); oversize renders redirect there.
     render_domain: str
+    # Upload by URL: time limit, and networks that may be fetched although they are not public.
+    fetch_timeout: float
+    fetch_allowed_networks: tuple
     # Largest render returned inline by the render Lambda (6 MB payload limit, base64 is 4/3).
     max_inline_bytes: int
     # HS256 secret of the JWTs from GET /user/apikeys/token; derived from KEY_PEPPER unless set.
@@ -90,5 +102,7 @@ def settings() -> Settings:
         create_resources=_bool("AWS_CREATE_RESOURCES", False),
         render_domain=os.environ.get("RENDER_DOMAIN", ""),
         max_inline_bytes=_int("RENDER_MAX_INLINE_BYTES", 4_400_000),
+        fetch_timeout=float(_int("FETCH_TIMEOUT_SECONDS", 10)),
+        fetch_allowed_networks=_networks("FETCH_ALLOWED_NETWORKS"),
         jwt_secret=os.environ.get("JWT_SECRET") or derived_secret(os.environ.get("KEY_PEPPER", DEV_PEPPER), "jwt"),
     )

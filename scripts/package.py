@@ -24,7 +24,8 @@ Runs on a machine with only Python 3.11, node and make; no AWS account or creden
      every recorded handler is wired there, with the same events and key filter.
    - merge.yaml may override functions the app does not define (yet); those overrides, and
      everything that only refers to them, are left out (and listed).
-4. Checks: every function runs python3.13; no leftover override without a Type.
+4. Checks: every function runs python3.13; no leftover override without a Type; the DynamoDB
+   tables are exactly chalicelib/storage/aws_schema.py's TABLES and AppPolicy covers them.
 5. The zip's Python files are precompiled for CPython 3.13 (unchecked-hash .pyc, so the
    read-only /var/task never needs writing and imports skip compiling). A fresh machine has
    no 3.13 interpreter, so this uses Pyodide (CPython 3.13 compiled to WebAssembly, from npm,
@@ -353,6 +354,60 @@ def check_template(template: dict, s3_events: list[dict]) -> None:
         raise PackageError("template checks failed:\n  " + "\n  ".join(problems))
 
 
+def load_table_schema(project: Path) -> dict:
+    """chalicelib/storage/aws_schema.py's TABLES (a plain data module)."""
+    spec = importlib.util.spec_from_file_location("_rokka_aws_schema",
+                                                  project / "chalicelib" / "storage" / "aws_schema.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.TABLES
+
+
+def check_tables(template: dict, tables: dict) -> None:
+    """The template declares exactly aws_schema.TABLES, and the functions' policy covers them."""
+    def keys(schema):
+        kinds = {k["KeyType"]: k["AttributeName"] for k in schema}
+        return (kinds.get("HASH"), kinds.get("RANGE"))
+
+    resources = template["Resources"]
+    policy = json.dumps(resources.get("AppPolicy", {}))
+    declared, problems = {}, []
+    for name, res in resources.items():
+        if res.get("Type") != "AWS::DynamoDB::Table":
+            continue
+        table_name = res["Properties"].get("TableName", {})
+        sub = table_name.get("Fn::Sub", "") if isinstance(table_name, dict) else ""
+        if not sub.startswith("${AWS::StackName}-"):
+            problems.append(f"{name}: TableName must be !Sub \"${{AWS::StackName}}-<logical name>\"")
+            continue
+        declared[sub[len("${AWS::StackName}-"):]] = (name, res["Properties"])
+    for logical in sorted(set(tables) - set(declared)):
+        problems.append(f"table {logical!r} of aws_schema.TABLES is missing from infra/merge.yaml")
+    for logical in sorted(set(declared) - set(tables)):
+        problems.append(f"table {logical!r} in infra/merge.yaml is not in aws_schema.TABLES")
+    for logical in sorted(set(tables) & set(declared)):
+        spec, (name, p) = tables[logical], declared[logical]
+        if p.get("BillingMode") != "PAY_PER_REQUEST":
+            problems.append(f"{name}: BillingMode must be PAY_PER_REQUEST")
+        if keys(p.get("KeySchema", [])) != tuple(spec["keys"]):
+            problems.append(f"{name}: keys {keys(p.get('KeySchema', []))}, aws_schema says {tuple(spec['keys'])}")
+        attributes = {a["AttributeName"]: a["AttributeType"] for a in p.get("AttributeDefinitions", [])}
+        if attributes != spec["attributes"]:
+            problems.append(f"{name}: attributes {attributes}, aws_schema says {spec['attributes']}")
+        indexes = {i["IndexName"]: keys(i["KeySchema"]) for i in p.get("GlobalSecondaryIndexes", [])}
+        wanted = {index: tuple(k) for index, k in spec["indexes"].items()}
+        if indexes != wanted:
+            problems.append(f"{name}: indexes {indexes}, aws_schema says {wanted}")
+        if json.dumps({"Fn::GetAtt": [name, "Arn"]}) not in policy:
+            problems.append(f"AppPolicy does not grant access to {name}")
+        for index in wanted:
+            if "${%s.Arn}/index/%s" % (name, index) not in policy:
+                problems.append(f"AppPolicy does not grant dynamodb:Query on {name}'s index {index}")
+    if problems:
+        raise PackageError("infra/merge.yaml and chalicelib/storage/aws_schema.py disagree:\n  "
+                           + "\n  ".join(problems))
+
+
 # --- 5. precompile for CPython 3.13 and rewrite the zip ---------------------------------------------
 
 _COMPILER = r"""
@@ -527,6 +582,7 @@ def build(project: Path, out: Path, cache_dir: Path, precompile_zip: bool = True
             log(f"left out of the template: {note}")
         template = json.loads((chalice_out / TEMPLATE_NAME).read_text())
         check_template(template, report["s3_events"])
+        check_tables(template, load_table_schema(project))
         out.mkdir(parents=True, exist_ok=True)
         for stale in ("sam.yaml", "sam.json", "chalice.tf.json", ZIP_NAME):
             (out / stale).unlink(missing_ok=True)

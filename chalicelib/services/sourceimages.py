@@ -10,7 +10,7 @@ from chalicelib.auth import Principal
 from chalicelib.errors import BadRequest, Forbidden, NotFound
 from chalicelib.models import SourceImage, now_iso
 from chalicelib.render import codecs
-from chalicelib.services import metadata, stats
+from chalicelib.services import fetch, metadata, stats
 from chalicelib.services.cache import RenderCache
 from chalicelib.storage.ports import Storage
 
@@ -23,10 +23,12 @@ class Upload:
     """One file of an upload request, with the metadata given for it."""
 
     filename: str
-    data: bytes
+    data: bytes | None
     user_metadata: dict = field(default_factory=dict)
     dynamic_metadata: dict = field(default_factory=dict)
     options: dict = field(default_factory=dict)
+    # Upload by URL (`url[i]`): fetched by the service before anything else happens.
+    url: str | None = None
 
 
 def original_key(org: str, binary_hash: str) -> str:
@@ -34,9 +36,11 @@ def original_key(org: str, binary_hash: str) -> str:
 
 
 def uploads_from_form(fields: dict[str, list[str]], files: list) -> list[Upload]:
-    """Match file i with meta_user[i], meta_dynamic[i] / meta_dynamic[i][name], options[i]."""
-    if not files:
-        raise BadRequest("No file was uploaded (send the image as a multipart file part).")
+    """Match item i (files first, then url[i] imports) with meta_user[i], meta_dynamic[i] /
+    meta_dynamic[i][name] and options[i]."""
+    urls = [v for k, vs in sorted(fields.items()) if re.match(r"^url\[\d*\]$", k) for v in vs if v.strip()]
+    if not files and not urls:
+        raise BadRequest("No file was uploaded (send the image as a multipart file part, or url[0]).")
     per_index: dict[int, dict] = {}
     sequential: dict[str, int] = {}
     for name, values in fields.items():
@@ -61,13 +65,14 @@ def uploads_from_form(fields: dict[str, list[str]], files: list) -> list[Upload]
                     raise BadRequest(f"{name} must be a JSON object")
                 slot.setdefault(kind, {}).update(decoded)
     uploads = []
-    for i, f in enumerate(files):
+    sources = [(f.filename or "image", f.data, None) for f in files] + [(None, None, u.strip()) for u in urls]
+    for i, (filename, data, url) in enumerate(sources):
         slot = per_index.get(i, {})
         options = slot.get("options", {})
         if not isinstance(options.get("protected", False), bool):
             raise BadRequest("options.protected must be a boolean")
         uploads.append(Upload(
-            filename=f.filename or "image", data=f.data,
+            filename=filename, data=data, url=url,
             user_metadata=metadata.validate_user_metadata(slot.get("meta_user", {})),
             dynamic_metadata=metadata.validate_dynamic_metadata(slot.get("meta_dynamic", {})),
             options=options))
@@ -75,16 +80,24 @@ def uploads_from_form(fields: dict[str, list[str]], files: list) -> list[Upload]
 
 
 class SourceImages:
-    def __init__(self, storage: Storage, cache: RenderCache, max_upload_bytes: int, max_source_pixels: int):
+    def __init__(self, storage: Storage, cache: RenderCache, max_upload_bytes: int, max_source_pixels: int,
+                 fetch_timeout: float = 10.0, fetch_allowed_networks: tuple = ()):
         self.storage = storage
         self.cache = cache
         self.max_upload_bytes = max_upload_bytes
         self.max_source_pixels = max_source_pixels
+        self.fetch_timeout = fetch_timeout
+        self.fetch_allowed_networks = list(fetch_allowed_networks)
 
     # --- upload ------------------------------------------------------------------------
 
     def upload(self, p: Principal, org: str, uploads: list[Upload]) -> dict:
         auth.authorize(self.storage, p, org, "images:upload")
+        for u in uploads:
+            if u.url is not None:
+                u.data, name = fetch.fetch(u.url, self.max_upload_bytes, self.fetch_timeout,
+                                           self.fetch_allowed_networks)
+                u.filename = u.filename or name
         # Check every file before storing any, so a bad file leaves nothing behind.
         checked = [(u, self.identify(u)) for u in uploads]
         items = [self.register(org, u, info).to_api() for u, info in checked]

@@ -233,12 +233,17 @@ def test_smart_crop_in_ratio_mode():
     assert foreground_pixels(out) == foreground_pixels(src)
 
 
-@pytest.mark.parametrize("anchor, fallback", [("smart", "right_bottom"), ("smart", "left_top"),
-                                              ("face", "smart"), ("subjectarea", "smart")])
-def test_smart_on_a_flat_image_uses_the_positional_fallback(anchor, fallback):
-    flat = make_gradient(1, 1).resize((200, 100))
-    out = run("crop", flat, width=50, height=40, anchor=anchor, fallback=fallback)
-    assert_size(out, 50, 40)  # flat: any placement gives the same pixels, but it must not fail
+@pytest.mark.parametrize("anchor, fallback, left_top", [
+    ("smart", "right_bottom", (150, 60)), ("smart", "left_top", (0, 0)), ("smart", "auto", (75, 30)),
+    ("face", "smart", (75, 30)), ("subjectarea", "smart", (75, 30)),
+])
+def test_smart_with_nothing_salient_uses_the_positional_fallback(anchor, fallback, left_top):
+    # Fully transparent: nothing is salient, whatever the hidden colours.
+    invisible = SRC.convert("RGBA")
+    invisible.putalpha(0)
+    out = run("crop", invisible, width=50, height=40, anchor=anchor, fallback=fallback)
+    box = (*left_top, left_top[0] + 50, left_top[1] + 40)
+    assert out.tobytes() == invisible.crop(box).tobytes()
 
 
 @pytest.mark.parametrize("anchor", ["face", "subjectarea", "croparea"])
