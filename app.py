@@ -420,6 +420,13 @@ def register_upload(event):
     services().uploads.register(event.key)
 
 
+# --- maintenance ----------------------------------------------------------------------------
+
+@app.schedule("rate(1 day)", name="purge_deleted")
+def purge_deleted(event):
+    services().retention.purge()
+
+
 # --- render (Lambda function URL, payload 2.0) -----------------------------------------------
 
 @app.lambda_function(name="render")

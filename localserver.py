@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -111,11 +112,24 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True
 
 
+def retention_loop(services, interval: float = 24 * 3600) -> None:
+    """What the deployed stack's daily purge_deleted Lambda does, for the local process."""
+    while True:
+        try:
+            purged = services().retention.purge()
+            if purged:
+                log.info("purged %d image(s) deleted more than 30 days ago", purged)
+        except Exception:  # noqa: BLE001 - a failed run is retried the next day
+            log.exception("purging deleted images failed")
+        time.sleep(interval)
+
+
 def create_server(host: str, port: int) -> Server:
     from app import app
     from chalicelib.bootstrap import services
 
     services()  # fail fast on bad configuration, and create the data directory
+    threading.Thread(target=retention_loop, args=(services,), daemon=True, name="retention").start()
     return Server((host, port), make_handler(app, lambda: services().renderer))
 
 

@@ -32,5 +32,11 @@ def create_org(organization: str, email: str):
     click.echo(json.dumps({"organization": organization, **result}, indent=2))
 
 
+@cli.command("purge")
+def purge():
+    """Purge images deleted more than 30 days ago (the deployed stack runs this daily)."""
+    click.echo(f"purged {services().retention.purge()} image(s)")
+
+
 if __name__ == "__main__":
     sys.exit(cli())

@@ -16,6 +16,7 @@ from chalicelib.services.sign_url import UrlSigner
 from chalicelib.services.stats import Stats
 from chalicelib.services.tokens import ApiTokens
 from chalicelib.services.render import Renderer
+from chalicelib.services.retention import Retention
 from chalicelib.services.search import Search
 from chalicelib.services.sourceimages import SourceImages
 from chalicelib.services.stacks import Stacks
@@ -34,6 +35,7 @@ class Services:
     uploads: DirectUploads
     changes: ImageChanges
     search: Search
+    retention: Retention
     aliases: Aliases
     tokens: ApiTokens
     org_options: OrgOptions
@@ -94,6 +96,7 @@ def build(cfg: Settings) -> Services:
         uploads=DirectUploads(storage, images, cfg.max_upload_bytes),
         changes=ImageChanges(images),
         search=Search(images),
+        retention=Retention(storage),
         aliases=Aliases(images),
         tokens=ApiTokens(cfg.jwt_secret),
         org_options=OrgOptions(storage, cache),

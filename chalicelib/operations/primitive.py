@@ -18,8 +18,10 @@ Modes follow primitive's `-m`: 0 combo (every candidate picks a kind at random),
 
 Deterministic: the random generator is seeded from the working copy's pixels and the options, and
 the number of candidates per shape is fixed by `count` (SEARCH_BUDGET), never by the clock, so the
-same URL renders the same bytes. TIME_BUDGET is only a safety net: if the search overruns it (a much
-slower machine than planned), the remaining shapes are skipped.
+same URL renders the same bytes. TIME_BUDGET is a safety net on top: once the search has used that
+much CPU time of the rendering thread (CPU time, so that other work on a busy machine does not make
+it trip), the remaining shapes are skipped. SEARCH_BUDGET is sized to about half of it, so only a
+machine twice as slow as planned ever renders differently.
 """
 from __future__ import annotations
 
@@ -42,9 +44,9 @@ OPTIONS = {
 
 WORK_SIZE = 96  # longer side of the working copy the shapes are searched on
 ALPHA = 128  # opacity of every shape, out of 255 (primitive's default)
-SEARCH_BUDGET = 7000  # shape evaluations per render (about 1 s on one core), shared by the shapes...
-MIN_TRIES, MAX_TRIES = 35, 1000  # ...but never fewer / more than this per shape
-TIME_BUDGET = 2.0  # seconds; only a safety net, see above
+SEARCH_BUDGET = 6000  # shape evaluations per render (about 1 s of one core), shared by the shapes...
+MIN_TRIES, MAX_TRIES = 30, 1000  # ...but never fewer / more than this per shape
+TIME_BUDGET = 2.0  # seconds of CPU time for the search; a safety net, see above
 
 TRIANGLE, RECTANGLE, ELLIPSE, CIRCLE, ROTATED_RECTANGLE, BEZIER, ROTATED_ELLIPSE, POLYGON = range(1, 9)
 KINDS = (TRIANGLE, RECTANGLE, ELLIPSE, CIRCLE, ROTATED_RECTANGLE, BEZIER, ROTATED_ELLIPSE, POLYGON)

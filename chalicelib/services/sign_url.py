@@ -48,7 +48,7 @@ def _without_filename(path: str) -> str:
     for pattern in _URL_PATTERNS:
         m = pattern.search(path)
         if m:
-            if m.group("stack") and m.group("filename") is not None:
+            if m.group("stack") and m.groupdict().get("filename") is not None:
                 suffix = re.compile(f"/{re.escape(m.group('filename'))}.{re.escape(m.group('format'))}$")
                 return suffix.sub(lambda _: "." + m.group("format"), path, count=1)
             return path

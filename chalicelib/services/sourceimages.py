@@ -208,6 +208,9 @@ class SourceImages:
     def restore(self, p: Principal, org: str, ref: str) -> dict:
         auth.authorize(self.storage, p, org, "images:write")
         image = self.resolve(org, ref, include_deleted=True)
+        from chalicelib.services.retention import expired
+        if expired(image):
+            raise NotFound(f"Source image {ref} was deleted too long ago to be restored.")
         if image.deleted:
             image.deleted, image.deleted_date = False, None
             self.storage.images.save(image)

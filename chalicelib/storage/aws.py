@@ -207,6 +207,17 @@ class DynamoOrganizations:
     def delete(self, name: str) -> None:
         self.t.delete({"name": name})
 
+    def names(self) -> list[str]:
+        # A Scan, used only by the daily retention job, never on a request path.
+        names, kwargs = [], {"TableName": self.t.name, "ProjectionExpression": "#n",
+                             "ExpressionAttributeNames": {"#n": "name"}}
+        while True:
+            page = client("dynamodb").scan(**kwargs)
+            names += [i["name"]["S"] for i in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return sorted(names)
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
 
 class DynamoUsers:
     def __init__(self, prefix: str):
@@ -414,6 +425,13 @@ class DynamoImages:
         before = self._image(old.get("Attributes"))
         self._index(image.organization, search_keys.entries(before) if before else set(),
                     search_keys.entries(image))
+
+    def purge(self, org: str, hash: str) -> None:
+        old = client("dynamodb").delete_item(
+            TableName=self.t.name, Key={"organization": _s(org), "hash": _s(hash)},
+            ReturnValues="ALL_OLD").get("Attributes")
+        if old:
+            self._index(org, search_keys.entries(self._image(old)), set())
 
     def _index(self, org: str, old: set, new: set) -> None:
         """Bring the search entries in step with the record (idempotent, so a retry repairs it)."""

@@ -117,6 +117,9 @@ class SqliteOrganizations:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM organizations WHERE name = ?", (name,))
 
+    def names(self) -> list[str]:
+        return [r[0] for r in self.db.conn().execute("SELECT name FROM organizations ORDER BY name")]
+
 
 class SqliteUsers:
     def __init__(self, db: Database):
@@ -254,6 +257,14 @@ class SqliteImages:
             conn.execute("UPDATE images SET deleted = ?, doc = ? WHERE org = ? AND hash = ?",
                          (int(image.deleted), _doc(image), image.organization, image.hash))
             self._index(conn, image.organization, old, search_keys.entries(image))
+
+    def purge(self, org: str, hash: str) -> None:
+        with self.db.transaction() as conn:
+            row = conn.execute("SELECT doc FROM images WHERE org = ? AND hash = ?", (org, hash)).fetchone()
+            if row is None:
+                return
+            self._index(conn, org, search_keys.entries(SourceImage.from_dict(json.loads(row[0]))), set())
+            conn.execute("DELETE FROM images WHERE org = ? AND hash = ?", (org, hash))
 
     @staticmethod
     def _index(conn, org: str, old: set, new: set) -> None:

@@ -517,3 +517,19 @@ def test_checks_refuse_unwired_s3_handlers_and_old_runtimes():
     assert "Runtime 'python3.11'" in message
     assert "is not wired the same way" in message
     assert "must be os.environ['SOURCES_BUCKET']" in message
+
+
+def test_checks_refuse_tables_that_drift_from_aws_schema(build_tools):
+    package = load_package_module()
+    merge = merge_template(package)
+    package.check_tables(merge, TABLES)  # in sync: no error
+    drifted = {name: spec for name, spec in TABLES.items() if name != "stacks"}
+    drifted["images"] = {**TABLES["images"], "indexes": {**TABLES["images"]["indexes"], "by-name": ("org_name", "hash")}}
+    drifted["newtable"] = {"keys": ("id", None), "attributes": {"id": "S"}, "indexes": {}}
+    with pytest.raises(package.PackageError) as err:
+        package.check_tables(merge, drifted)
+    message = str(err.value)
+    assert "'newtable' of aws_schema.TABLES is missing" in message
+    assert "'stacks' in infra/merge.yaml is not in aws_schema.TABLES" in message
+    assert "ImagesTable: indexes" in message
+    assert "by-name" in message
