@@ -320,18 +320,33 @@ def run_chalice(stage: Path, merge_path: Path, out: Path, work: Path) -> dict:
 # --- 4. checks on the template ---------------------------------------------------------------------
 
 FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
+# What chalicelib/config.py needs in a deployment; infra/merge.yaml sets it on every function.
+FUNCTION_ENVIRONMENT = ("STORAGE", "SOURCES_BUCKET", "RENDERS_BUCKET", "TABLE_PREFIX", "KEY_PEPPER",
+                        "ALLOW_SIGNUP", "RENDER_DOMAIN", "CLOUDFRONT_DISTRIBUTION_ID")
 
 
 def check_template(template: dict, s3_events: list[dict]) -> None:
     resources = template["Resources"]
+    policy = json.dumps(resources.get("AppPolicy", {}))
+    log_groups = {json.dumps(res.get("Properties", {}).get("LogGroupName")): name
+                  for name, res in resources.items() if res.get("Type") == "AWS::Logs::LogGroup"}
     problems = []
     for name, res in resources.items():
         if "Type" not in res:
             problems.append(f"{name} has no Type (an override of a resource nobody defines)")
         elif res["Type"] in FUNCTION_TYPES:
+            fix = f"add an override of {name} to infra/merge.yaml like the other functions'"
             runtime = res.get("Properties", {}).get("Runtime")
             if runtime != LAMBDA_RUNTIME:
-                problems.append(f"{name}: Runtime {runtime!r}; override it to {LAMBDA_RUNTIME} in infra/merge.yaml")
+                problems.append(f"{name}: Runtime {runtime!r}, not {LAMBDA_RUNTIME}; {fix}")
+            env = res.get("Properties", {}).get("Environment", {}).get("Variables", {})
+            missing = [v for v in FUNCTION_ENVIRONMENT if v not in env]
+            if missing:
+                problems.append(f"{name}: no {', '.join(missing)} in its environment; {fix}")
+            group = log_groups.get(json.dumps({"Fn::Sub": "/aws/lambda/${%s}" % name}))
+            if group is None or json.dumps({"Fn::GetAtt": [group, "Arn"]}) not in policy:
+                problems.append(f"{name}: no log group /aws/lambda/${{{name}}} granted in AppPolicy; "
+                                "add one to infra/merge.yaml like the other functions'")
     bucket = resources.get(SOURCES_BUCKET_RESOURCE, {})
     configs = bucket.get("Properties", {}).get("NotificationConfiguration", {}).get("LambdaConfigurations", [])
     for ev in s3_events:

@@ -1,4 +1,9 @@
-"""Reading headers, opening sources with shrink-on-load, and encoding outputs."""
+"""Reading headers, opening sources with shrink-on-load, and encoding outputs.
+
+Inputs: JPEG, PNG, GIF, WebP, AVIF, TIFF and PSD through Pillow; HEIC/HEIF through pillow-heif;
+SVG and PDF through formats_vector (resvg, pdfium). Outputs: see OUTPUT_FORMATS and
+formats_output. Heavy libraries are imported only by the functions that need them.
+"""
 from __future__ import annotations
 
 import io
@@ -9,8 +14,9 @@ from dataclasses import dataclass
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from chalicelib.errors import BadRequest
+from chalicelib.render import formats_vector
 
-# Pillow format → (rokka format name, MIME type) for accepted sources.
+# Pillow format → (rokka format name, MIME type) for accepted raster sources.
 SOURCE_FORMATS = {
     "JPEG": ("jpg", "image/jpeg"),
     "MPO": ("jpg", "image/jpeg"),  # phone JPEGs with a second frame are still JPEGs
@@ -19,9 +25,12 @@ SOURCE_FORMATS = {
     "WEBP": ("webp", "image/webp"),
     "AVIF": ("avif", "image/avif"),
     "TIFF": ("tiff", "image/tiff"),
+    "PSD": ("psd", "image/vnd.adobe.photoshop"),  # the flattened composite is used
+    "HEIF": ("heic", "image/heic"),  # via pillow-heif; plain HEIF brands become heif, image/heif
 }
+VECTOR_FORMATS = {"svg": ("svg", "image/svg+xml"), "pdf": ("pdf", "application/pdf")}
 
-# Output extension → (Pillow format, MIME type).
+# Output extension → (format, MIME type). The renderer accepts exactly these extensions.
 OUTPUT_FORMATS = {
     "jpg": ("JPEG", "image/jpeg"),
     "jpeg": ("JPEG", "image/jpeg"),
@@ -29,10 +38,22 @@ OUTPUT_FORMATS = {
     "gif": ("GIF", "image/gif"),
     "webp": ("WEBP", "image/webp"),
     "avif": ("AVIF", "image/avif"),
+    "heic": ("HEIF", "image/heic"),
+    "heif": ("HEIF", "image/heif"),
+    "jp2": ("JPEG2000", "image/jp2"),
+    "tiff": ("TIFF", "image/tiff"),
+    "svg": ("SVG", "image/svg+xml"),     # SVG sources only (pipeline)
+    "blur": ("BLURHASH", "text/plain"),  # a BlurHash string of the rendered image
 }
+ANIMATED_OUTPUTS = ("gif", "webp")
 
-# MPO files open through the JPEG plugin, which hands them to the MPO class itself.
-_ACCEPTED = [f for f in SOURCE_FORMATS if f != "MPO"]
+# MPO files open through the JPEG plugin; HEIF needs pillow-heif, registered only when needed.
+_ACCEPTED = [f for f in SOURCE_FORMATS if f not in ("MPO", "HEIF")]
+_ANIMATABLE = ("GIF", "WEBP", "PNG", "AVIF")
+_HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs"}
+# Largest raster a vector source (SVG/PDF) may be drawn at when the caller gives no limit.
+VECTOR_MAX_PIXELS = 100_000_000
+_UNSUPPORTED = "The file is not a supported image (JPEG, PNG, GIF, WebP, AVIF, HEIC, TIFF, PSD, SVG or PDF)."
 
 
 @dataclass
@@ -47,30 +68,78 @@ class ImageInfo:
 
 
 def identify(data: bytes, max_pixels: int) -> ImageInfo:
-    """Format and size from the header, plus cheap structural checks; never decodes pixels."""
+    """Format and size from the header, plus cheap structural checks; never decodes pixels.
+
+    SVG: only the root element is parsed. PDF: page 1's size at the default pdf.dpi (200,
+    doubled below 1000 px), i.e. the size a render with default options has.
+    """
+    kind = formats_vector.sniff(data) if not _raster_magic(data) else None
+    if kind is not None:
+        return _identify_vector(kind, data, max_pixels)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(data), formats=_ACCEPTED)
+            formats = _ACCEPTED + (["HEIF"] if _register_heif_for(data) else [])
+            im = Image.open(io.BytesIO(data), formats=formats)
             fmt = im.format
             width, height = im.size
-            if width < 1 or height < 1 or width * height > max_pixels:
-                raise BadRequest(f"Image dimensions {width}x{height} exceed the limit of {max_pixels} pixels")
-            animated = bool(getattr(im, "is_animated", False)) if fmt in ("GIF", "WEBP", "PNG", "AVIF") else False
+            _check_pixels(width, height, max_pixels)
+            animated = bool(getattr(im, "is_animated", False)) if fmt in _ANIMATABLE else False
             has_alpha = im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in im.info
             orientation = _orientation(im)
-            _check_structure(fmt, data)
+            _check_structure(fmt, data, im)
     except BadRequest:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise BadRequest("The file is not a supported image (JPEG, PNG, GIF, WebP, AVIF or TIFF).") from None
-    except (OSError, SyntaxError, ValueError, struct.error, EOFError, IndexError):
+        raise BadRequest(_UNSUPPORTED) from None
+    except (OSError, SyntaxError, ValueError, struct.error, EOFError, IndexError, KeyError):
         raise BadRequest("The image file is corrupt or truncated.") from None
     name, mimetype = SOURCE_FORMATS[fmt]
+    if fmt == "HEIF" and data[8:12] not in _HEIC_BRANDS:
+        name, mimetype = "heif", "image/heif"
     if orientation in (5, 6, 7, 8):
         width, height = height, width
     return ImageInfo(format=name, mimetype=mimetype, width=width, height=height,
                      animated=animated, has_alpha=has_alpha, orientation=orientation)
+
+
+def _check_pixels(width: int, height: int, max_pixels: int) -> None:
+    if width < 1 or height < 1 or width * height > max_pixels:
+        raise BadRequest(f"Image dimensions {width}x{height} exceed the limit of {max_pixels} pixels")
+
+
+def _identify_vector(kind: str, data: bytes, max_pixels: int) -> ImageInfo:
+    if kind == "svg":
+        width, height = formats_vector.svg_root_geometry(data).size
+        has_alpha = True  # SVGs are drawn on a transparent canvas
+    else:
+        _count, page = formats_vector.pdf_page_size(data, 1)
+        width, height = formats_vector.pdf_pixel_size(page, formats_vector.PDF_DEFAULT_DPI)
+        has_alpha = False  # pages are drawn on white
+    _check_pixels(width, height, max_pixels)
+    name, mimetype = VECTOR_FORMATS[kind]
+    return ImageInfo(format=name, mimetype=mimetype, width=width, height=height,
+                     animated=False, has_alpha=has_alpha, orientation=1)
+
+
+def _raster_magic(data: bytes) -> bool:
+    return (data[:3] == b"\xff\xd8\xff" or data[:4] in (b"\x89PNG", b"GIF8", b"RIFF", b"8BPS", b"II*\0", b"MM\0*")
+            or data[4:8] == b"ftyp")
+
+
+def _register_heif_for(data: bytes) -> bool:
+    """Register pillow-heif (a ~30 ms import) only for ISO-BMFF files that are not AVIF."""
+    if data[4:8] != b"ftyp" or data[8:12] in (b"avif", b"avis"):
+        return False
+    register_heif()
+    return True
+
+
+def register_heif() -> None:
+    import pillow_heif
+
+    if "HEIF" not in Image.OPEN:
+        pillow_heif.register_heif_opener()
 
 
 def _orientation(im: Image.Image) -> int:
@@ -80,7 +149,7 @@ def _orientation(im: Image.Image) -> int:
         return 1
 
 
-def _check_structure(fmt: str, data: bytes) -> None:
+def _check_structure(fmt: str, data: bytes, im: Image.Image) -> None:
     """Catch truncated files from their container structure, without decoding pixels."""
     if fmt in ("JPEG", "MPO"):
         # End-of-image marker; cameras may append padding, so look near the end.
@@ -96,15 +165,88 @@ def _check_structure(fmt: str, data: bytes) -> None:
         declared = struct.unpack("<I", data[4:8])[0] + 8
         if len(data) < declared:
             raise BadRequest("The WebP file is truncated.")
+    elif fmt in ("AVIF", "HEIF"):
+        _check_boxes(data)
+    elif fmt == "TIFF":
+        _check_tiff(data, im)
+    elif fmt == "PSD":
+        _check_psd(data)
 
 
-def open_source(data: bytes, draft_size: tuple[int, int] | None = None) -> tuple[Image.Image, tuple[int, int] | None]:
-    """Open a source for rendering, oriented upright, in RGB/RGBA/L/LA.
+def _check_boxes(data: bytes) -> None:
+    """ISO-BMFF (AVIF/HEIF): every top-level box must fit in the file."""
+    offset = 0
+    while offset + 8 <= len(data):
+        size = struct.unpack(">I", data[offset:offset + 4])[0]
+        if size == 1:
+            size = struct.unpack(">Q", data[offset + 8:offset + 16])[0]
+        elif size == 0:  # the last box runs to the end of the file
+            return
+        if size < 8:
+            raise BadRequest("The image file is corrupt (bad box size).")
+        offset += size
+    if offset != len(data):
+        raise BadRequest("The image file is truncated.")
+
+
+def _check_tiff(data: bytes, im: Image.Image) -> None:
+    tags = getattr(im, "tag_v2", {})
+    for offsets_tag, counts_tag in ((273, 279), (324, 325)):
+        offsets, counts = tags.get(offsets_tag), tags.get(counts_tag)
+        if offsets is None or counts is None:
+            continue
+        offsets = offsets if isinstance(offsets, tuple) else (offsets,)
+        counts = counts if isinstance(counts, tuple) else (counts,)
+        if any(o + c > len(data) for o, c in zip(offsets, counts)):
+            raise BadRequest("The TIFF file is truncated.")
+
+
+def _check_psd(data: bytes) -> None:
+    """Section lengths, then the composite image's data (raw or RLE) must fit in the file."""
+    channels, height, width, depth = struct.unpack(">HIIH", data[12:24])
+    offset = 26
+    for _section in range(3):  # colour mode data, image resources, layer and mask information
+        if offset + 4 > len(data):
+            raise BadRequest("The PSD file is truncated.")
+        offset += 4 + struct.unpack(">I", data[offset:offset + 4])[0]
+    if offset + 2 > len(data):
+        raise BadRequest("The PSD file is truncated.")
+    compression = struct.unpack(">H", data[offset:offset + 2])[0]
+    offset += 2
+    if compression == 0:
+        needed = channels * height * ((width * depth + 7) // 8)
+    elif compression == 1:
+        rows = channels * height
+        table = data[offset:offset + 2 * rows]
+        if len(table) < 2 * rows:
+            raise BadRequest("The PSD file is truncated.")
+        needed = 2 * rows + sum(struct.unpack(f">{rows}H", table))
+    else:
+        return  # ZIP-compressed composites: Pillow cannot read them anyway
+    if offset + needed > len(data):
+        raise BadRequest("The PSD file is truncated.")
+
+
+# --- opening -------------------------------------------------------------------------------
+
+def open_source(data: bytes, draft_size: tuple[int, int] | None = None, options: dict | None = None,
+                max_pixels: int | None = None, vector_target=None) -> tuple[Image.Image, tuple[int, int] | None]:
+    """Open a source for rendering (its first frame), oriented upright, in RGB/RGBA/L/LA.
 
     With `draft_size` (the size the first resize will produce), JPEG sources decode at
     the smallest DCT scale that still covers it (shrink-on-load). Returns the image and,
     when shrink-on-load happened, the upright size before it.
+
+    SVG and PDF sources are drawn at their nominal size (see formats_vector), or at
+    `vector_target(nominal)` when given (the first resize's size: drawing a vector at the
+    target is both faster and sharper). `options` carries pdf.page and pdf.dpi. The drawn
+    size may not exceed `max_pixels` (default VECTOR_MAX_PIXELS).
     """
+    kind = formats_vector.sniff(data) if not _raster_magic(data) else None
+    if kind is not None:
+        return _open_vector(kind, data, options or {}, max_pixels or VECTOR_MAX_PIXELS, vector_target)
+    if data[4:8] == b"ftyp":
+        _register_heif_for(data)
     im = Image.open(io.BytesIO(data))
     before = None
     orientation = _orientation(im)
@@ -117,6 +259,68 @@ def open_source(data: bytes, draft_size: tuple[int, int] | None = None) -> tuple
     if orientation != 1:
         im = ImageOps.exif_transpose(im)
     return normalize_mode(im), before
+
+
+def _open_vector(kind: str, data: bytes, options: dict, max_pixels: int, vector_target):
+    if kind == "svg":
+        doc = formats_vector.parse_svg(data)
+        nominal = formats_vector.document_geometry(doc).size
+    else:
+        page = int(options.get("pdf.page") or 1)
+        dpi = float(options.get("pdf.dpi") or formats_vector.PDF_DEFAULT_DPI)
+        _count, page_pt = formats_vector.pdf_page_size(data, page)
+        nominal = formats_vector.pdf_pixel_size(page_pt, dpi)
+    target = (vector_target(nominal) if vector_target else None) or nominal
+    # Keep the nominal aspect ratio; the resize operation does the rest (e.g. mode absolute).
+    scale = max(target[0] / nominal[0], target[1] / nominal[1])
+    size = (max(1, round(nominal[0] * scale)), max(1, round(nominal[1] * scale)))
+    if size[0] * size[1] > max_pixels:
+        raise BadRequest(f"The {kind.upper()} would be drawn at {size[0]}x{size[1]} pixels, "
+                         f"more than the limit of {max_pixels}.")
+    if kind == "svg":
+        im = formats_vector.rasterize_svg(doc, size)
+    elif size == nominal:
+        im = formats_vector.rasterize_pdf(data, page, formats_vector.effective_dpi(page_pt, dpi) / 72)
+    else:
+        im = formats_vector.rasterize_pdf(data, page, max(size[0] / page_pt[0], size[1] / page_pt[1]))
+    return im, (nominal if im.size != nominal else None)
+
+
+@dataclass
+class Frames:
+    """An animated source, decoded: full-canvas frames, their durations (ms) and loop count."""
+    frames: list
+    durations: list
+    loop: int | None  # 0 = forever; None = play once (a GIF without a loop extension)
+
+
+def open_frames(data: bytes, max_total_pixels: int) -> Frames:
+    """Every frame of an animated raster source, upright, in RGB/RGBA.
+
+    Refuses animations whose frames × pixels exceed `max_total_pixels` before decoding.
+    """
+    if data[4:8] == b"ftyp":
+        _register_heif_for(data)
+    im = Image.open(io.BytesIO(data))
+    count = getattr(im, "n_frames", 1)
+    width, height = im.size
+    if count * width * height > max_total_pixels:
+        raise BadRequest(f"The animation has {count} frames of {width}x{height} pixels, more than the "
+                         f"limit of {max_total_pixels} pixels in all frames.")
+    loop = im.info.get("loop")
+    method = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+              4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+              6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+              8: Image.Transpose.ROTATE_90}.get(_orientation(im))
+    frames, durations = [], []
+    for index in range(count):
+        im.seek(index)
+        frame = normalize_mode(im.copy())
+        if frame.mode in ("L", "LA"):
+            frame = frame.convert("RGBA" if frame.mode == "LA" else "RGB")
+        frames.append(frame.transpose(method) if method is not None else frame)
+        durations.append(int(im.info.get("duration") or 0))
+    return Frames(frames, durations, loop)
 
 
 def normalize_mode(im: Image.Image) -> Image.Image:
@@ -141,28 +345,17 @@ def flatten(im: Image.Image, color: str) -> Image.Image:
     return base
 
 
+# --- encoding ------------------------------------------------------------------------------
+
 def encode(im: Image.Image, fmt: str, options: dict) -> bytes:
-    """Encode with the stack options (qualities, compression) for the output format."""
-    pil_format, _ = OUTPUT_FORMATS[fmt]
-    dpr = float(options.get("dpr") or 1)
-    out = io.BytesIO()
-    if pil_format == "JPEG":
-        im = flatten(im, options.get("jpg.transparency.color") or "FFFFFF")
-        if im.mode not in ("RGB", "L"):
-            im = im.convert("RGB")
-        quality = options.get("jpg.quality") or (70 if dpr > 1.5 else 80)
-        im.save(out, "JPEG", quality=quality, optimize=False)
-    elif pil_format == "PNG":
-        im.save(out, "PNG", compress_level=options.get("png.compression_level", 7))
-    elif pil_format == "WEBP":
-        quality = options.get("webp.quality") or (70 if dpr > 1.5 else 80)
-        im.save(out, "WEBP", quality=quality, lossless=quality >= 100, method=4)
-    elif pil_format == "AVIF":
-        im.save(out, "AVIF", quality=options.get("avif.quality") or 45, speed=8)
-    elif pil_format == "GIF":
-        if im.mode in ("RGBA", "LA"):
-            im = im.convert("RGBA")
-            im.save(out, "GIF", optimize=False)
-        else:
-            im.convert("RGB").quantize(256).save(out, "GIF", optimize=False)
-    return out.getvalue()
+    """Encode one image with the stack options (qualities, compression, dpi, interlacing)."""
+    from chalicelib.render import formats_output
+
+    return formats_output.encode_still(im, fmt, options)
+
+
+def encode_animation(frames: list, durations: list, loop: int | None, fmt: str, options: dict) -> bytes:
+    """Encode an animation (gif or webp) keeping the frame durations and the loop count."""
+    from chalicelib.render import formats_output
+
+    return formats_output.encode_animation(frames, durations, loop, fmt, options)

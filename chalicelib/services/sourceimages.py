@@ -9,7 +9,7 @@ from chalicelib import auth
 from chalicelib.auth import Principal
 from chalicelib.errors import BadRequest, Forbidden, NotFound
 from chalicelib.models import SourceImage, now_iso
-from chalicelib.render import codecs
+from chalicelib.render import codecs, inspect
 from chalicelib.services import fetch, metadata, stats
 from chalicelib.services.cache import RenderCache
 from chalicelib.storage.ports import Storage
@@ -127,7 +127,8 @@ class SourceImages:
             name=u.filename, format=info.format, mimetype=info.mimetype, size=len(u.data),
             width=info.width, height=info.height, created=now_iso(),
             user_metadata=u.user_metadata, dynamic_metadata=u.dynamic_metadata,
-            static_metadata={}, protected=protected, opaque=not info.has_alpha, animated=info.animated)
+            static_metadata=inspect.static_metadata(u.data), protected=protected, opaque=not info.has_alpha,
+            animated=info.animated)
         if not self.storage.images.create(image):  # a concurrent upload of the same image won
             return self._merge_existing(self.storage.images.get(org, h), u)
         stats.image_added(self.storage, image)

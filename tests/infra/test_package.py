@@ -515,6 +515,8 @@ def test_checks_refuse_unwired_s3_handlers_and_old_runtimes():
         package.check_template(template, [event, {**event, "bucket": "some-other-bucket"}])
     message = str(err.value)
     assert "Runtime 'python3.11'" in message
+    assert "no STORAGE, SOURCES_BUCKET" in message
+    assert "no log group /aws/lambda/${Fn}" in message
     assert "is not wired the same way" in message
     assert "must be os.environ['SOURCES_BUCKET']" in message
 
