@@ -86,7 +86,7 @@ def build(cfg: Settings) -> Services:
     storage = local_storage(cfg.data_dir) if cfg.storage == "local" else aws_storage(cfg)
     cache = RenderCache(storage, cdn_purger(cfg))
     images = SourceImages(storage, cache, cfg.max_upload_bytes, cfg.max_source_pixels,
-                          cfg.fetch_timeout, cfg.fetch_allowed_networks)
+                          cfg.fetch_timeout, cfg.fetch_allowed_networks, cfg.face_detection)
     return Services(
         settings=cfg, storage=storage,
         accounts=Accounts(storage, cfg.key_pepper, cfg.allow_signup),

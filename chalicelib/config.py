@@ -40,6 +40,13 @@ def derived_secret(pepper: str, purpose: str) -> str:
     return hmac.new(pepper.encode(), f"rokka-clone:{purpose}".encode(), hashlib.sha256).hexdigest()
 
 
+def _choice(name: str, default: str, choices: tuple) -> str:
+    value = (os.environ.get(name) or default).strip().lower()
+    if value not in choices:
+        raise RokkaError(f"Configuration {name}={value!r} must be one of {', '.join(choices)}")
+    return value
+
+
 def _networks(name: str) -> tuple:
     import ipaddress
     raw = os.environ.get(name, "")
@@ -73,6 +80,8 @@ class Settings:
     # Upload by URL: time limit, and networks that may be fetched although they are not public.
     fetch_timeout: float
     fetch_allowed_networks: tuple
+    # detection_face backend: "opencv" (offline), "rekognition" (AWS) or "off".
+    face_detection: str
     # Largest render returned inline by the render Lambda (6 MB payload limit, base64 is 4/3).
     max_inline_bytes: int
     # HS256 secret of the JWTs from GET /user/apikeys/token; derived from KEY_PEPPER unless set.
@@ -103,6 +112,8 @@ def settings() -> Settings:
         render_domain=os.environ.get("RENDER_DOMAIN", ""),
         max_inline_bytes=_int("RENDER_MAX_INLINE_BYTES", 4_400_000),
         fetch_timeout=float(_int("FETCH_TIMEOUT_SECONDS", 10)),
+        face_detection=_choice("FACE_DETECTION", "opencv" if storage == "local" else "rekognition",
+                               ("opencv", "rekognition", "off")),
         fetch_allowed_networks=_networks("FETCH_ALLOWED_NETWORKS"),
         jwt_secret=os.environ.get("JWT_SECRET") or derived_secret(os.environ.get("KEY_PEPPER", DEV_PEPPER), "jwt"),
     )

@@ -12,6 +12,7 @@ from chalicelib import auth
 from chalicelib.auth import Principal
 from chalicelib.errors import BadRequest, Forbidden, NotFound
 from chalicelib.models import SourceImage, now_iso
+from chalicelib.render import faces
 from chalicelib.services import metadata
 from chalicelib.services.sourceimages import SourceImages, original_key
 
@@ -43,7 +44,13 @@ class ImageChanges:
     def set_dynamic(self, p: Principal, org: str, ref: str, name: str, value, delete_previous: bool,
                     keep_hash: bool) -> Change:
         image = self._writable(p, org, ref)
-        dynamic = {**image.dynamic_metadata, name: metadata.validate_dynamic(name, value)}
+        value = metadata.validate_dynamic(name, value)
+        if name == "detection_face" and not value:
+            data = self.storage.originals.get(original_key(org, image.binary_hash))
+            if data is None:
+                raise NotFound(f"The original of {ref} is missing.")
+            value = faces.detect(data, self.images.face_detection)
+        dynamic = {**image.dynamic_metadata, name: value}
         return self._derive(image, dynamic, image.protected, delete_previous, keep_hash)
 
     def delete_dynamic(self, p: Principal, org: str, ref: str, name: str, delete_previous: bool,

@@ -120,7 +120,8 @@ def validate_dynamic(name: str, value) -> dict:
     if name == "detection_face":
         if not isinstance(value, dict):
             raise BadRequest("detection_face must be an object")
-        return value
+        # {} asks the server to detect the face; a complete box is stored as given.
+        return _area(value, name, ("x", "y", "width", "height")) if value else {}
     raise BadRequest(f"Unknown dynamic metadata {name!r}")
 
 
@@ -136,3 +137,7 @@ def image_hash(binary_hash: str, dynamic_metadata: dict, protected: bool) -> str
     """Same bytes + same dynamic metadata + same protection → same hash (idempotent uploads)."""
     canonical = json.dumps(dynamic_metadata, sort_keys=True, separators=(",", ":"))
     return hashlib.sha1(f"{binary_hash}\n{canonical}\n{int(protected)}".encode()).hexdigest()
+
+
+def needs_face_detection(dynamic: dict) -> bool:
+    return dynamic.get("detection_face") == {}

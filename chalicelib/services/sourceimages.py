@@ -9,7 +9,7 @@ from chalicelib import auth
 from chalicelib.auth import Principal
 from chalicelib.errors import BadRequest, Forbidden, NotFound
 from chalicelib.models import SourceImage, now_iso
-from chalicelib.render import codecs, inspect
+from chalicelib.render import codecs, faces, inspect
 from chalicelib.services import fetch, metadata, stats
 from chalicelib.services.cache import RenderCache
 from chalicelib.storage.ports import Storage
@@ -81,7 +81,8 @@ def uploads_from_form(fields: dict[str, list[str]], files: list) -> list[Upload]
 
 class SourceImages:
     def __init__(self, storage: Storage, cache: RenderCache, max_upload_bytes: int, max_source_pixels: int,
-                 fetch_timeout: float = 10.0, fetch_allowed_networks: tuple = ()):
+                 fetch_timeout: float = 10.0, fetch_allowed_networks: tuple = (), face_detection: str = "off"):
+        self.face_detection = face_detection
         self.storage = storage
         self.cache = cache
         self.max_upload_bytes = max_upload_bytes
@@ -114,6 +115,8 @@ class SourceImages:
         """Store the original (once per binary) and the record; idempotent for the same input."""
         binary_hash = hashlib.sha1(u.data).hexdigest()
         protected = bool(u.options.get("protected", False))
+        if metadata.needs_face_detection(u.dynamic_metadata):
+            u.dynamic_metadata = {**u.dynamic_metadata, "detection_face": faces.detect(u.data, self.face_detection)}
         h = metadata.image_hash(binary_hash, u.dynamic_metadata, protected)
         existing = self.storage.images.get(org, h)
         if existing is not None:
