@@ -104,7 +104,9 @@ def server(request, tmp_path_factory):
     log_path = base_dir / "server.log"
     port = free_port()
     env = {**os.environ, "DATA_DIR": str(base_dir / "data"), "HOST": "127.0.0.1", "PORT": str(port),
-           "STORAGE": request.param, "ALLOW_SIGNUP": "true", "PYTHONUNBUFFERED": "1"}
+           "STORAGE": request.param, "ALLOW_SIGNUP": "true", "PYTHONUNBUFFERED": "1",
+           # flow_management.mjs imports one of the server's own renders by URL.
+           "FETCH_ALLOWED_NETWORKS": "127.0.0.0/8"}
     if request.param == "aws":
         request.getfixturevalue("moto_endpoint")  # sets AWS_ENDPOINT_URL and credentials in os.environ
         run = base_dir.name.lower().replace("_", "-")[-12:]
