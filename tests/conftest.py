@@ -100,3 +100,26 @@ def api(client):
 
 
 from tests.aws_fixtures import aws_resources, moto_endpoint  # noqa: E402,F401 - shared fixtures
+
+
+@pytest.fixture(params=["local", "aws"])
+def api_any(request, data_dir, monkeypatch):
+    """Like `api`, on the local adapters and on the AWS adapters (fresh tables on moto per test)."""
+    if request.param == "aws":
+        request.getfixturevalue("moto_endpoint")
+        from chalicelib.storage import aws
+        run = uuid.uuid4().hex[:8]
+        env = {"TABLE_PREFIX": f"t{run}-", "SOURCES_BUCKET": f"t{run}-sources", "RENDERS_BUCKET": f"t{run}-renders"}
+        aws.ensure_resources(env["TABLE_PREFIX"], [env["SOURCES_BUCKET"], env["RENDERS_BUCKET"]])
+        for k, v in {**env, "STORAGE": "aws", "ALLOW_SIGNUP": "true"}.items():
+            monkeypatch.setenv(k, v)
+        bootstrap.reset()
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app) as c:
+        helper = Api(c)
+        helper.key = signup(helper, "acme")["api_key"]
+        yield helper
+    bootstrap.reset()

@@ -5,6 +5,12 @@ from chalicelib import bootstrap
 from tests.conftest import Api, image_bytes, json_of, signup
 
 
+
+@pytest.fixture
+def api(api_any):
+    """Every test here runs on both storage adapters."""
+    return api_any
+
 def render(path):
     return bootstrap.services().renderer.handle(path)
 

@@ -10,6 +10,12 @@ from tests.test_commands import server  # noqa: F401 - the local server fixture
 SUBJECT = {"x": 10, "y": 20, "width": 30, "height": 40}
 
 
+
+@pytest.fixture
+def api(api_any):
+    """Every test here runs on both storage adapters."""
+    return api_any
+
 def upload(api, org="acme", seed=0, fields=None):
     return json_of(api.upload(org, [("filedata", "a.jpg", image_bytes(seed=seed))], fields))["items"][0]
 
