@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 E2E := tests/e2e
 NODE_INSTALLED := $(E2E)/node_modules/.installed
+# Build tools for `make package`, also needed by the packaging test.
+PACKAGE_INSTALLED := $(VENV)/.package-installed
+PYODIDE_INSTALLED := scripts/node_modules/.installed
 
 .PHONY: run test install clean
 
@@ -19,22 +22,19 @@ $(NODE_INSTALLED): $(E2E)/package.json $(E2E)/package-lock.json
 	cd $(E2E) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(INSTALLED) $(NODE_INSTALLED)
+install: $(INSTALLED) $(NODE_INSTALLED) $(PACKAGE_INSTALLED) $(PYODIDE_INSTALLED)
 
 run: $(INSTALLED)
 	$(PY) localserver.py
 
-test: $(INSTALLED) $(NODE_INSTALLED)
+test: install
 	$(PY) -m pytest -q
 
 clean:
-	rm -rf $(VENV) $(E2E)/node_modules .pytest_cache
+	rm -rf $(VENV) $(E2E)/node_modules scripts/node_modules .pytest_cache dist vendor
 
 # `make package`: dist/sam.json (one CloudFormation template) + dist/deployment.zip for Lambda
 # python3.13; see docs/deploy.md. Build tools: requirements-package.txt, scripts/package.json.
-PACKAGE_INSTALLED := $(VENV)/.package-installed
-PYODIDE_INSTALLED := scripts/node_modules/.installed
-
 $(PACKAGE_INSTALLED): requirements-package.txt $(INSTALLED)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-package.txt
 	touch $@
