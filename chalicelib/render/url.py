@@ -24,6 +24,7 @@ STACK_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
 ORG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 MAX_PATH = 4096
 ACCEPT_TOKENS = ("avif", "webp")
+V_SUFFIX_RE = re.compile(r"(?:~|%7[eE])v([0-9a-f]{16})$")
 # Requested formats that autoformat may replace (and whose cache keys carry the Accept token).
 NEGOTIABLE = ("jpg", "jpeg", "png")
 
@@ -88,6 +89,10 @@ def parse(path: str, query_string: str = "", accept: str | None = None) -> Rende
     if not STACK_RE.match(stack):
         raise BadRequest(f"Invalid stack name {stack!r}")
 
+    # CloudFront appends "~v" + sha1(raw v)[:16] when the URL has ?v= (the S3 origin ignores queries).
+    v_suffix = V_SUFFIX_RE.search(rest[-1])
+    if v_suffix:
+        rest[-1] = rest[-1][:v_suffix.start()]
     last = unquote(rest[-1])
     if "." not in last:
         raise BadRequest("Render URL needs a file extension for the output format")
@@ -113,13 +118,23 @@ def parse(path: str, query_string: str = "", accept: str | None = None) -> Rende
     req.query = {k: v[-1] for k, v in parse_qs(query_string or "", keep_blank_values=True).items()}
     if "v" in req.query:
         req.variables.update(_query_variables(req.query["v"]))
-    key_path = path
+    v_digest = variables_digest(query_string)
+    if v_suffix and v_suffix.group(1) != v_digest:
+        raise BadRequest("The ~v suffix does not match the v query parameter.")
     if accept_token is None and fmt in NEGOTIABLE:
         req.accept_token = accept_token_for(accept)
-        if req.accept_token:
-            key_path = f"/{org}/~{req.accept_token}/" + "/".join(segments[1:])
-    req.cache_key = cache_key(key_path, req.query)
+    # The key is what CloudFront asks S3 for: org, format token, the rest, and the ~v suffix.
+    token = f"~{req.accept_token}/" if req.accept_token else ""
+    req.cache_key = f"{org}/{token}" + "/".join([segments[1], *rest]) + (f"~v{v_digest}" if v_digest else "")
     return req
+
+
+def variables_digest(query_string: str) -> str | None:
+    """sha1 of the raw (still URL-encoded) v parameter, first 16 hex digits, as CloudFront computes it."""
+    for part in (query_string or "").split("&"):
+        if part.startswith("v="):
+            return hashlib.sha1(part[2:].encode()).hexdigest()[:16]
+    return None
 
 
 def _image_token(text: str) -> tuple[str, str] | None:
@@ -186,15 +201,3 @@ def _query_variables(raw: str) -> dict:
     if not isinstance(value, dict):
         raise BadRequest("The v query parameter must be a JSON object")
     return value
-
-
-def cache_key(path: str, query: dict) -> str:
-    """The render cache key: the org-first path as requested (so S3 can answer it directly).
-
-    Query parameters that change the output (v) add a digest, since a plain S3 lookup
-    cannot match them anyway.
-    """
-    key = "/".join(s for s in path.split("/") if s)
-    if "v" in query:
-        key += "~v" + hashlib.sha1(query["v"].encode()).hexdigest()[:16]
-    return key

@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 
 from chalicelib.errors import BadRequest, NotFound, RokkaError
-from chalicelib.render import codecs, pipeline, signing, stackdef, url
+from chalicelib.render import codecs, limits, pipeline, signing, stackdef, url
 from chalicelib.render.context import RenderResources
 from chalicelib.services import stats
 from chalicelib.services.cache import CACHE_CONTROL, RenderCache
@@ -40,7 +40,7 @@ class RenderResult:
 
 class Renderer:
     def __init__(self, storage: Storage, cache: RenderCache, images: SourceImages,
-                 max_operations: int, max_output_pixels: int):
+                 max_operations: int, max_output_pixels: int, render_timeout: float | None = None):
         from chalicelib.services.aliases import Aliases
 
         self.aliases = Aliases(images)
@@ -49,6 +49,8 @@ class Renderer:
         self.images = images
         self.max_operations = max_operations
         self.max_output_pixels = max_output_pixels
+        self.render_timeout = render_timeout  # seconds; None: no limit
+        limits.configure_pillow(images.max_source_pixels)
 
     def handle(self, path: str, query_string: str = "", headers: dict | None = None) -> RenderResult:
         """Render and answer; errors become rokka's error JSON with a short cache lifetime."""
@@ -108,8 +110,11 @@ class Renderer:
         if options.get("source_file"):
             body, content_type = data, image.mimetype
         else:
-            body = pipeline.render_pixels(data, image.to_dict(), operations, options, fmt,
-                                          self.max_output_pixels, self._resources(req.org, image, data, headers))
+            if image.width * image.height > self.images.max_source_pixels:  # the limit was lowered since
+                raise BadRequest(f"The source image has more than {self.images.max_source_pixels} pixels.")
+            with limits.guard(self.render_timeout):
+                body = pipeline.render_pixels(data, image.to_dict(), operations, options, fmt, self.max_output_pixels,
+                                              self._resources(req.org, image, data, headers))
             content_type = codecs.OUTPUT_FORMATS[fmt][1]
         extra = dict(vary)
         if options.get("content_disposition") == "attachment":
@@ -119,8 +124,11 @@ class Renderer:
         # Signed renders are never stored where the CDN would serve them without a signature.
         if (not req.stack.startswith("_preview") and "Content-Disposition" not in extra
                 and not options.get("source_file") and not protected):
-            self.cache.put(req.org, req.cache_key, body, content_type, req.stack, image.hash,
-                           req.image if req.image_kind == "alias" else None)
+            try:
+                self.cache.put(req.org, req.cache_key, body, content_type, req.stack, image.hash,
+                               req.image if req.image_kind == "alias" else None)
+            except Exception:  # noqa: BLE001 - a failed cache write must not fail the render itself
+                logging.getLogger("rokka").warning("render cache write failed: %s", req.cache_key, exc_info=True)
         return self._response(body, content_type, extra, cacheable=not req.stack.startswith("_preview"))
 
     def _needs_signature(self, req: url.RenderRequest, options: dict, image) -> bool:
@@ -191,6 +199,7 @@ def function_url_response(result: RenderResult, event: dict, max_inline_bytes: i
     limit, else a 302 back to the same URL, which the CDN now answers from the stored render."""
     if result.status == 200 and len(result.body) > max_inline_bytes:
         path = "/" + "/".join(s for s in event.get("rawPath", "/").split("/") if s and not s.startswith("~"))
+        path = url.V_SUFFIX_RE.sub("", path)  # the viewer function adds it again from ?v=
         query = event.get("rawQueryString") or ""
         location = (f"https://{render_domain}" if render_domain else "") + path + (f"?{query}" if query else "")
         return {"statusCode": 302, "headers": {"Location": location, "Cache-Control": "private, no-store"},
@@ -239,8 +248,10 @@ def _header(headers: dict, name: str):
 
 
 def _error(err: RokkaError) -> RenderResult:
+    # 5xx (timeouts, throttled storage) are transient: the CDN must not keep them.
+    cache_control = ERROR_CACHE_CONTROL if err.status < 500 else "no-store"
     return RenderResult(err.status, json.dumps(err.body()).encode(),
-                        {"Content-Type": "application/json", "Cache-Control": ERROR_CACHE_CONTROL})
+                        {"Content-Type": "application/json", "Cache-Control": cache_control})
 
 
 def image_properties(image) -> dict:

@@ -8,9 +8,13 @@
 // 3. For .jpg/.jpeg/.png renders, Accept is reduced to a token segment
 //    "/{org}/~avif/..." or "/{org}/~webp/...", used by autoformat.
 // 4. The Accept header is always removed; the querystring is never touched.
+// 5. With a ?v= (rokka's variables), the uri gets "~v" + sha1(raw v)[0:16]
+//    appended, so the S3 origin (which ignores query strings) can only answer
+//    with the render of exactly these variables. A client-supplied "~v..."
+//    suffix is removed first. The render Lambda checks the suffix the same way.
 //
-// Plain ES5.1 on purpose (runs on js-1.0 and js-2.0): no require/import/
-// export, no timers, no Date, no eval. The packaging step replaces the
+// ES5.1 style plus require('crypto'), which cloudfront-js-2.0 provides; no
+// import/export, no timers, no Date, no eval. The packaging step replaces the
 // placeholder below with the render domain, e.g. "images.example.com".
 
 var RENDER_DOMAIN = '__RENDER_DOMAIN__';
@@ -18,6 +22,8 @@ var RENDER_DOMAIN = '__RENDER_DOMAIN__';
 var ORG_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 var RASTER_RE = /\.(?:jpe?g|png)$/i;
 var FORCED_TOKEN_RE = /^(?:(?:~|%7e)[^\/]*(?:\/|$))+/i;
+var V_SUFFIX_RE = /(?:~|%7e)v[0-9a-f]*$/i;
+var crypto = require('crypto');
 
 function formatToken(headers) {
     var accept = headers.accept ? String(headers.accept.value).toLowerCase() : '';
@@ -53,6 +59,12 @@ function handler(event) {
         var rest = uri.slice(cut + 1).replace(FORCED_TOKEN_RE, '');
         var token = RASTER_RE.test(rest) ? formatToken(headers) : '';
         uri = head + (token ? '~' + token + '/' : '') + rest;
+    }
+
+    uri = uri.replace(V_SUFFIX_RE, '');
+    var v = request.querystring && request.querystring.v;
+    if (v && typeof v.value === 'string') {
+        uri += '~v' + crypto.createHash('sha1').update(v.value).digest('hex').slice(0, 16);
     }
 
     delete headers.accept;

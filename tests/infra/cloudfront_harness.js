@@ -26,7 +26,14 @@ function loadHandler(file, mode) {
   }
   if (mode === 'sandbox') {
     const source = "'use strict';\n" + fs.readFileSync(file, 'utf8');
-    const context = vm.createContext({});
+    // cloudfront-js-2.0 provides require('crypto') (createHash, createHmac) and nothing else.
+    const crypto = require('crypto');
+    const context = vm.createContext({
+      require: (name) => {
+        if (name !== 'crypto') throw new Error('cloudfront-js-2.0 has no module ' + name);
+        return { createHash: crypto.createHash, createHmac: crypto.createHmac };
+      },
+    });
     vm.runInContext(source, context, { filename: file });
     const handler = vm.runInContext('handler', context);
     if (typeof handler !== 'function') {

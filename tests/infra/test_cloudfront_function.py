@@ -169,10 +169,28 @@ def test_accept_removed_other_headers_kept(results, case):
 
 
 def test_querystring_untouched(results):
+    import hashlib
     got = results["querystring"]
-    assert got["uri"] == "/acme/~avif/s/abc.jpg"
+    assert got["uri"] == "/acme/~avif/s/abc.jpg~v" + hashlib.sha1(b"2").hexdigest()[:16]
     assert got["querystring"] == QUERY
     assert "accept" not in got["headers"]
+
+
+@pytest.mark.parametrize("mode", ["require", "sandbox"])
+def test_v_query_is_folded_into_the_uri_as_the_render_lambda_expects(function_file, mode):
+    import hashlib
+
+    from chalicelib.render.url import parse
+    raw = "%7B%22w%22%3A%22a%20%26%20b%22%7D"
+    ev = event("/s/abcdef.jpg", "acme." + DOMAIN, CURL, {"v": {"value": raw}})
+    forced = event("/s/abcdef.jpg~v0000000000000000", "acme." + DOMAIN, CURL)
+    out = run_harness(function_file, mode, [ev, forced])
+    digest = hashlib.sha1(raw.encode()).hexdigest()[:16]
+    assert out[0]["uri"] == f"/acme/s/abcdef.jpg~v{digest}"
+    assert out[1]["uri"] == "/acme/s/abcdef.jpg"  # a forged suffix is dropped
+    # The render side parses that path with that query into the same cache key.
+    req = parse(out[0]["uri"], "v=" + raw)
+    assert req.cache_key == out[0]["uri"].lstrip("/") and req.variables == {"w": "a & b"}
 
 
 def test_placeholder_is_one_substitutable_constant():
@@ -202,7 +220,9 @@ def test_uses_only_cloudfront_runtime_features():
     lines = FUNCTION.read_text(encoding="utf-8").rstrip("\n").split("\n")
     code = "\n".join(line for line in lines[:-1] if not line.lstrip().startswith("//"))
     assert re.search(r"^function handler\(event\) \{$", code, re.M)
-    for forbidden in (r"\brequire\s*\(", r"^\s*import\b", r"^\s*export\b", r"\bmodule\b", r"\bexports\b",
+    # require('crypto') is the one module cloudfront-js-2.0 offers.
+    assert re.findall(r"\brequire\s*\(([^)]*)\)", code) == ["'crypto'"]
+    for forbidden in (r"^\s*import\b", r"^\s*export\b", r"\bmodule\b", r"\bexports\b",
                       r"\bprocess\.", r"\bsetTimeout\b", r"\bsetInterval\b", r"\beval\s*\(",
                       r"\bnew Function\b", r"\bDate\b", r"\bconsole\.", r"\bclass\b"):
         assert not re.search(forbidden, code, re.M), forbidden

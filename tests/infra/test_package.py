@@ -287,15 +287,21 @@ def test_functions_role_is_least_privilege(resources):
         "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
         "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem", "dynamodb:BatchWriteItem",
         "cloudfront:CreateInvalidation",
+        "rekognition:DetectFaces",
     }
+    # Actions without resource-level permissions, the only ones that may name Resource "*".
+    no_resource_level = {"rekognition:DetectFaces"}
     granted = {}
     for statement in statements:
         assert statement["Effect"] == "Allow"
         for action in as_list(statement["Action"]):
             assert action in allowed, action
             granted.setdefault(action, []).extend(json.dumps(r) for r in as_list(statement["Resource"]))
-    for resources_of_action in granted.values():
-        assert '"*"' not in resources_of_action  # every resource is one of this stack's
+    for action, resources_of_action in granted.items():
+        if action in no_resource_level:
+            assert resources_of_action == ['"*"'], action
+        else:
+            assert '"*"' not in resources_of_action, action  # every resource is one of this stack's
     table_ids = {name for name in of_type(resources, "AWS::DynamoDB::Table")}
     table_arns = {json.dumps({"Fn::GetAtt": [t, "Arn"]}) for t in table_ids}
     assert set(granted["dynamodb:GetItem"]) == table_arns
@@ -476,7 +482,7 @@ def merge_template(package):
 
 
 CHALICE_RESOURCES = {"DefaultRole": {}, "APIHandler": {}, "Render": {}, "RestAPI": {},
-                     "APIHandlerInvokePermission": {}}
+                     "APIHandlerInvokePermission": {}, "PurgeDeleted": {}}
 
 
 def test_prune_leaves_out_the_upload_wiring_when_the_app_has_no_s3_handler(build_tools):
@@ -489,7 +495,7 @@ def test_prune_leaves_out_the_upload_wiring_when_the_app_has_no_s3_handler(build
     source = resources["SourceBucket"]
     assert "DependsOn" not in source and "NotificationConfiguration" not in source["Properties"]
     logs = [s for s in resources["AppPolicy"]["Properties"]["PolicyDocument"]["Statement"] if s["Sid"] == "Logs"]
-    assert [len(s["Resource"]) for s in logs] == [2]
+    assert [len(s["Resource"]) for s in logs] == [3]  # APIHandler, Render, PurgeDeleted
     assert any("RegisterUploadPermission" in n for n in notes)
     # and nothing else was touched
     assert set(resources) == set(merge_template(package)["Resources"]) - {

@@ -93,3 +93,17 @@ def test_malformed_urls_are_bad_requests(path, query):
 
 def test_split_outside_brackets():
     assert split_outside_brackets("a--b-[c--d]--e", "--") == ["a", "b-[c--d]", "e"]
+
+
+def test_v_suffix_from_cloudfront_must_match_the_query():
+    import hashlib
+    raw = "%7B%22w%22%3A1%7D"
+    digest = hashlib.sha1(raw.encode()).hexdigest()[:16]
+    req = parse(f"/acme/thumb/abc123.jpg~v{digest}", f"v={raw}")
+    assert req.format == "jpg" and req.variables == {"w": 1}
+    assert req.cache_key == f"acme/thumb/abc123.jpg~v{digest}"
+    assert parse("/acme/thumb/abc123.jpg", f"v={raw}").cache_key == req.cache_key  # local server, same key
+    with pytest.raises(BadRequest):
+        parse(f"/acme/thumb/abc123.jpg~v{digest}")  # suffix without the query: a forged key
+    with pytest.raises(BadRequest):
+        parse("/acme/thumb/abc123.jpg~v0123456789abcdef", f"v={raw}")
