@@ -40,11 +40,14 @@ FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 BASE_IMAGE_LIBS = {
     "libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libutil.so.1",
     "libresolv.so.2", "ld-linux-x86-64.so.2", "libgcc_s.so.1", "libz.so.1",
+    "libmvec.so.1",  # glibc's vector math library (x86_64), part of the glibc package
 }
 # Not verified to be in the python3.13 image, so not in the list above. Tolerated only for the
-# one library known to need it (Pillow's bundled libavif, which only PIL._avif loads: at worst
-# AVIF is unavailable, the rest of Pillow unaffected). Anything else needing it fails the test.
-UNVERIFIED_LIBS = {"libstdc++.so.6": re.compile(r"^pillow\.libs/libavif-[0-9a-f]+\.so[.0-9]*$")}
+# libraries known to need it, each loaded only by one optional codec: Pillow's bundled libavif
+# (PIL._avif) and pillow-heif's libheif/libde265/libx265 (imported lazily for HEIC). At worst
+# AVIF or HEIC is unavailable; the rest of the service is unaffected. Anything else fails the test.
+UNVERIFIED_LIBS = {"libstdc++.so.6": re.compile(
+    r"^(pillow\.libs/libavif-[0-9a-f]+\.so[.0-9]*|pillow_heif\.libs/lib(heif|de265|x265)-[0-9a-f]+\.so[.0-9]*)$")}
 MAX_GLIBC = (2, 34)        # AL2023
 MAX_GLIBCXX = (3, 4, 29)   # AL2023's GCC 11 libstdc++
 PYTHON_313_MAGIC = (3571).to_bytes(2, "little") + b"\r\n"
