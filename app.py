@@ -5,20 +5,22 @@ import os
 
 from chalice import Chalice, Response
 
-from chalicelib import auth
+from chalicelib import auth, openapi
 from chalicelib.bootstrap import services
 from chalicelib.errors import RokkaError
 from chalicelib.operations import registry
 from chalicelib.render import stack_options
-from chalicelib.services.render import function_url_response
+from chalicelib.services.render import SVG_CSP, function_url_response
 from chalicelib.services.sourceimages import uploads_from_form
+from chalicelib.services.stacks import page_number
 from chalicelib.web import (ANY_CONTENT_TYPE, api_view, empty_response, json_response, parse_form,
                             parse_fields_or_json, parse_json_any, parse_json_object, parse_json_value)
 
 app = Chalice(app_name="rokka-clone")
 # WebP/AVIF/HEIF are not in Chalice's default binary types; without them bytes responses crash.
 app.api.binary_types.extend(["image/webp", "image/avif", "image/heic", "image/heif", "image/tiff",
-                             "multipart/form-data"])
+                             "image/jp2", "image/svg+xml", "image/vnd.adobe.photoshop", "application/pdf",
+                             "font/ttf", "font/otf", "multipart/form-data"])
 
 
 def route(path: str, methods: list[str]):
@@ -96,6 +98,11 @@ def list_operations():
 @route("/stackoptions", ["GET"])
 def list_stack_options():
     return json_response(stack_options.describe_all())
+
+
+@route("/openapi.json", ["GET"])
+def openapi_document():
+    return json_response(openapi.document(app.routes))
 
 
 # --- users and API keys -----------------------------------------------------------------------
@@ -241,8 +248,10 @@ def restore_image(org, hash):
 def download_image(org, hash):
     data, image = services().images.download(principal(), org, hash)
     name = image.name.replace('"', "")
-    return Response(body=data, status_code=200, headers={
-        "Content-Type": image.mimetype, "Content-Disposition": f'attachment; filename="{name}"'})
+    headers = {"Content-Type": image.mimetype, "Content-Disposition": f'attachment; filename="{name}"'}
+    if image.mimetype == "image/svg+xml":
+        headers["Content-Security-Policy"] = SVG_CSP  # an uploaded SVG must not run scripts
+    return Response(body=data, status_code=200, headers=headers)
 
 
 @route("/sourceimages/{org}/{hash}/meta/user", ["GET"])
@@ -356,8 +365,7 @@ def delete_alias(org, name):
 @route("/stacks/{org}", ["GET"])
 def list_stacks(org):
     q = query()
-    limit = int(q["limit"]) if str(q.get("limit", "")).isdigit() else 1000
-    offset = int(q["offset"]) if str(q.get("offset", "")).isdigit() else 0
+    limit, offset = page_number(q.get("limit"), 1000), page_number(q.get("offset"), 0)
     return json_response(services().stacks.list(principal(), org, limit, offset))
 
 

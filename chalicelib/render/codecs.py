@@ -67,13 +67,34 @@ class ImageInfo:
     orientation: int
 
 
+# TrueType/OpenType fonts are stored as source images for the text operation (reference §2.2).
+_FONT_MAGIC = ((b"\x00\x01\x00\x00", "ttf"), (b"true", "ttf"), (b"OTTO", "otf"), (b"ttcf", "ttf"))
+
+
+def font_kind(data: bytes) -> str | None:
+    """'ttf' or 'otf' when the bytes are a font Pillow's FreeType can open, else None."""
+    for magic, kind in _FONT_MAGIC:
+        if data.startswith(magic):
+            try:
+                from PIL import ImageFont
+                ImageFont.truetype(io.BytesIO(data), 12)
+            except (OSError, ValueError):
+                return None
+            return kind
+    return None
+
+
 def identify(data: bytes, max_pixels: int) -> ImageInfo:
     """Format and size from the header, plus cheap structural checks; never decodes pixels.
 
     SVG: only the root element is parsed. PDF: page 1's size at the default pdf.dpi (200,
     doubled below 1000 px), i.e. the size a render with default options has.
     """
-    kind = formats_vector.sniff(data) if not _raster_magic(data) else None
+    font = font_kind(data)
+    if font is not None:
+        return ImageInfo(format=font, mimetype=f"font/{font}", width=0, height=0, animated=False,
+                         has_alpha=False, orientation=1)
+    kind = vector_kind(data)
     if kind is not None:
         return _identify_vector(kind, data, max_pixels)
     try:
@@ -90,9 +111,12 @@ def identify(data: bytes, max_pixels: int) -> ImageInfo:
             _check_structure(fmt, data, im)
     except BadRequest:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        limit = min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)  # Pillow's bomb check fired
+        raise BadRequest(f"Image dimensions exceed the limit of {limit} pixels") from None
+    except UnidentifiedImageError:
         raise BadRequest(_UNSUPPORTED) from None
-    except (OSError, SyntaxError, ValueError, struct.error, EOFError, IndexError, KeyError):
+    except (OSError, SyntaxError, ValueError, struct.error, EOFError, IndexError, KeyError, RuntimeError):
         raise BadRequest("The image file is corrupt or truncated.") from None
     name, mimetype = SOURCE_FORMATS[fmt]
     if fmt == "HEIF" and data[8:12] not in _HEIC_BRANDS:
@@ -229,22 +253,22 @@ def _check_psd(data: bytes) -> None:
 
 # --- opening -------------------------------------------------------------------------------
 
-def open_source(data: bytes, draft_size: tuple[int, int] | None = None, options: dict | None = None,
-                max_pixels: int | None = None, vector_target=None) -> tuple[Image.Image, tuple[int, int] | None]:
+def vector_kind(data: bytes) -> str | None:
+    """'svg' or 'pdf' for vector sources, None for raster ones (from the first bytes)."""
+    return None if _raster_magic(data) else formats_vector.sniff(data)
+
+
+def open_source(data: bytes, draft_size: tuple[int, int] | None = None) -> tuple[Image.Image, tuple[int, int] | None]:
     """Open a source for rendering (its first frame), oriented upright, in RGB/RGBA/L/LA.
 
     With `draft_size` (the size the first resize will produce), JPEG sources decode at
     the smallest DCT scale that still covers it (shrink-on-load). Returns the image and,
-    when shrink-on-load happened, the upright size before it.
-
-    SVG and PDF sources are drawn at their nominal size (see formats_vector), or at
-    `vector_target(nominal)` when given (the first resize's size: drawing a vector at the
-    target is both faster and sharper). `options` carries pdf.page and pdf.dpi. The drawn
-    size may not exceed `max_pixels` (default VECTOR_MAX_PIXELS).
+    when shrink-on-load happened, the upright size before it. SVG and PDF sources are drawn
+    at their nominal size (default pdf options).
     """
-    kind = formats_vector.sniff(data) if not _raster_magic(data) else None
+    kind = vector_kind(data)
     if kind is not None:
-        return _open_vector(kind, data, options or {}, max_pixels or VECTOR_MAX_PIXELS, vector_target)
+        return open_vector(kind, data)
     if data[4:8] == b"ftyp":
         _register_heif_for(data)
     im = Image.open(io.BytesIO(data))
@@ -261,7 +285,18 @@ def open_source(data: bytes, draft_size: tuple[int, int] | None = None, options:
     return normalize_mode(im), before
 
 
-def _open_vector(kind: str, data: bytes, options: dict, max_pixels: int, vector_target):
+def open_vector(kind: str, data: bytes, options: dict | None = None, max_pixels: int | None = None,
+                vector_target=None) -> tuple[Image.Image, tuple[int, int] | None]:
+    """Draw an SVG or PDF source: RGBA (SVG, transparent) or RGB (PDF, on white).
+
+    At the nominal size (see formats_vector), or scaled (aspect ratio kept) to cover
+    `vector_target(nominal)` when that gives a size: drawing a vector at the first resize's
+    size is faster and sharper than resampling. `options` carries pdf.page and pdf.dpi. The
+    drawn size may not exceed `max_pixels` (default VECTOR_MAX_PIXELS). Returns the image and
+    the nominal size when the drawn size differs (the first resize computes from it).
+    """
+    options = options or {}
+    max_pixels = max_pixels or VECTOR_MAX_PIXELS
     if kind == "svg":
         doc = formats_vector.parse_svg(data)
         nominal = formats_vector.document_geometry(doc).size
@@ -271,7 +306,6 @@ def _open_vector(kind: str, data: bytes, options: dict, max_pixels: int, vector_
         _count, page_pt = formats_vector.pdf_page_size(data, page)
         nominal = formats_vector.pdf_pixel_size(page_pt, dpi)
     target = (vector_target(nominal) if vector_target else None) or nominal
-    # Keep the nominal aspect ratio; the resize operation does the rest (e.g. mode absolute).
     scale = max(target[0] / nominal[0], target[1] / nominal[1])
     size = (max(1, round(nominal[0] * scale)), max(1, round(nominal[1] * scale)))
     if size[0] * size[1] > max_pixels:
@@ -320,6 +354,8 @@ def open_frames(data: bytes, max_total_pixels: int) -> Frames:
             frame = frame.convert("RGBA" if frame.mode == "LA" else "RGB")
         frames.append(frame.transpose(method) if method is not None else frame)
         durations.append(int(im.info.get("duration") or 0))
+    if any(f.mode == "RGBA" for f in frames):  # GIF frames after the first may come as RGB
+        frames = [f if f.mode == "RGBA" else f.convert("RGBA") for f in frames]
     return Frames(frames, durations, loop)
 
 
@@ -350,6 +386,11 @@ def flatten(im: Image.Image, color: str) -> Image.Image:
 def encode(im: Image.Image, fmt: str, options: dict) -> bytes:
     """Encode one image with the stack options (qualities, compression, dpi, interlacing)."""
     from chalicelib.render import formats_output
+
+    im.info.pop("comment", None)  # a source's comments (Pillow copies them) fail JPEG over 64 KB
+    icc = im.info.get("icc_profile")
+    if icc and (len(icc) < 128 or icc[36:40] != b"acsp" or int.from_bytes(icc[:4], "big") != len(icc)):
+        im.info.pop("icc_profile")  # not an ICC profile: never copied into renders
 
     return formats_output.encode_still(im, fmt, options)
 

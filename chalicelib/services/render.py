@@ -19,6 +19,7 @@ from chalicelib.storage.ports import Storage
 
 ERROR_CACHE_CONTROL = "public, max-age=60"
 MAX_STACK_NESTING = 5  # rokka allows compositions nested five deep
+SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 VIDEO_FORMATS = ("mp4", "webm", "m3u", "m3u8", "ts", "mov")
 
 
@@ -73,7 +74,9 @@ class Renderer:
         vary = {"Vary": "Accept"} if req.format in url.NEGOTIABLE else {}
         cached = self.cache.get(req.cache_key)
         if cached is not None:
-            return self._response(cached, sniff_mimetype(cached) or codecs.OUTPUT_FORMATS[req.format][1], vary)
+            # Only jpg/png requests can hold another format (autoformat); the rest are what they say.
+            sniffed = sniff_mimetype(cached) if req.format in url.NEGOTIABLE else None
+            return self._response(cached, sniffed or codecs.OUTPUT_FORMATS[req.format][1], vary)
 
         if req.stack == "dynamic":
             defn, url_ops = stackdef.StackDefinition(), req.operations
@@ -106,6 +109,8 @@ class Renderer:
         data = self.storage.originals.get(original_key(req.org, image.binary_hash))
         if data is None:
             raise NotFound(f"The original of {req.image} is missing.")
+        if image.format in ("ttf", "otf") and not options.get("source_file"):
+            raise BadRequest("Fonts are used by the text operation; they cannot be rendered.")
         fmt = negotiated_format(req, options)
         if options.get("source_file"):
             body, content_type = data, image.mimetype
@@ -191,6 +196,9 @@ class Renderer:
     def _response(body: bytes, content_type: str, extra: dict, cacheable: bool = True) -> RenderResult:
         headers = {"Content-Type": content_type,
                    "Cache-Control": CACHE_CONTROL if cacheable else "no-store", **extra}
+        if content_type == "image/svg+xml":
+            # Uploaded SVGs may carry scripts; served from the render domain they must not run.
+            headers["Content-Security-Policy"] = SVG_CSP
         return RenderResult(200, body, headers)
 
 

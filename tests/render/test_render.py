@@ -236,3 +236,20 @@ def test_composition_with_secondary_image_and_stack(api, photo):
     im = decoded(render(f"{base}-secondary_stack-small/{photo['hash']}.png")).convert("RGB")
     assert im.getpixel((10, 10)) == (0, 200, 0) and im.getpixel((30, 30))[0] > 180
     assert render(f"/acme/dynamic/composition-secondary_image-{'0' * 40}/{photo['hash']}.png").status == 404
+
+
+def test_fonts_upload_as_source_images_and_draw_text(api, photo):
+    from PIL import ImageFont
+    font = ImageFont.load_default(16).font_bytes  # Pillow ships a TrueType font
+    item = json_of(api.upload("acme", [("filedata", "Aileron.ttf", font)]))["items"][0]
+    assert (item["format"], item["mimetype"]) == ("ttf", "font/ttf")
+    assert render(f"/acme/dynamic/noop/{item['hash']}.png").status == 400
+    plain = decoded(render(f"/acme/dynamic/resize-width-200/{photo['hash']}.png")).convert("RGB")
+    path = (f"/acme/dynamic/resize-width-200--text-font-{item['short_hash']}-text-Hello-size-40"
+            f"-color-00FF00/{photo['hash']}.png")
+    with_text = decoded(render(path)).convert("RGB")
+    assert with_text.size == plain.size
+    diff = [p for p in zip(plain.get_flattened_data(), with_text.get_flattened_data()) if p[0] != p[1]]
+    assert len(diff) > 200 and any(g > 200 and r < 100 for _, (r, g, b) in diff)
+    download = api.call("GET", f"/sourceimages/acme/{item['hash']}/download")
+    assert download.body == font and download.headers["Content-Type"] == "font/ttf"
