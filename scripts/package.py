@@ -269,6 +269,9 @@ pkg = importlib.util.module_from_spec(spec); spec.loader.exec_module(pkg)
 report_path, stage, merge_path, out = sys.argv[2:6]
 from chalice import package as cp
 from chalice.utils import to_cfn_resource_name
+# The hooks below rely on chalice 1.34's internals (pinned in requirements-dev.txt).
+assert hasattr(cp.SAMTemplateGenerator, "_generate_s3bucketnotification"), "chalice internals changed"
+assert hasattr(cp.TemplateDeepMerger, "merge"), "chalice internals changed"
 report = {"s3_events": [], "pruned": []}
 
 def record_s3(self, resource, template):

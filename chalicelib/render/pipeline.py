@@ -1,22 +1,77 @@
-"""Pixel work of a render: open with shrink-on-load, run the operations, encode.
+"""Pixel work of a render: prepare the source, open with shrink-on-load, run the operations, encode.
 
 Everything here receives already validated operations; nothing is parsed here.
+
+Source hooks
+    An operation module may define `prepare_source(data: bytes, source: dict, options: dict)
+    -> bytes`. Before anything is decoded, every such hook runs on the original bytes, in stack
+    order (svgdynamic edits the SVG text this way); its `apply` then leaves the pixels alone.
+
+SVG sources
+    For raster outputs an SVG source is drawn by resvg when opened (at the first resize's
+    size when the stack starts with one), so every operation sees pixels. `.svg` output is
+    only possible for SVG sources (400 otherwise) and returns SVG text, not pixels: the
+    source after svgdynamic, with resize operations turned into the root's width/height.
+    Any other operation, and svg2bitmap (which exists for rokka compatibility and otherwise
+    does nothing, since SVGs are rasterised anyway), forces the raster path: the result is
+    then the rendered PNG inside a minimal SVG document.
+
+Animations
+    For gif/webp outputs of animated sources, every frame is decoded and the operations run
+    once per frame (each frame has its own RenderContext); durations and loop count are kept.
+    An operation may add frames by putting a list of images into `ctx.notes["frames"]`
+    (addframes does, with `ctx.notes["frame_delay_ms"]`). They are taken from the first
+    frame's context only (the operation runs on every frame and would add them once per
+    frame), appended after the existing frames, and the following operations run on them
+    too. Added frames, and a still first frame, last the latest frame_delay_ms (default 100).
+    Frames that end at another size than the first (trim...) are resized to it. Frames ×
+    pixels are limited by MAX_ANIMATION_PIXELS, at decode and after every operation. Other
+    outputs use the first frame only (frames added by operations are dropped).
 """
 from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from dataclasses import dataclass
 
 from PIL import Image
 
 from chalicelib.errors import BadRequest
 from chalicelib.operations import resize
-from chalicelib.render import codecs
+from chalicelib.render import codecs, formats_vector, limits
 from chalicelib.render.context import RenderContext
+
+# Frames × pixels of one animation (source and result), e.g. 400 frames of 500x500; that is
+# 400 MB as RGBA, decoded at once. Environment variable MAX_ANIMATION_PIXELS overrides it.
+MAX_ANIMATION_PIXELS = int(os.environ.get("MAX_ANIMATION_PIXELS", 100_000_000))
+DEFAULT_FRAME_DELAY_MS = 100
+# Operations that leave pixels alone: they do not stop shrink-on-load or SVG text output.
+PIXEL_FREE_OPERATIONS = ("noop", "svgdynamic", "svg2bitmap")
+
+
+@dataclass
+class Rendered:
+    frames: list
+    durations: list
+    loop: int | None
+
+
+def _first_resize(operations: list):
+    for spec, opts in operations:
+        if spec.name == "resize":
+            return opts
+        if spec.name not in PIXEL_FREE_OPERATIONS:
+            return None
+    return None
 
 
 def draft_size(operations: list, source_size: tuple[int, int], dpr: float) -> tuple[int, int] | None:
     """When the first operation is a resize, the size it will produce (for JPEG shrink-on-load)."""
-    if not operations or operations[0][0].name != "resize":
+    opts = _first_resize(operations)
+    if opts is None:
         return None
-    target = resize.target_size(source_size, operations[0][1], dpr)
+    target = resize.target_size(source_size, opts, dpr)
     return target if target[0] < source_size[0] and target[1] < source_size[1] else None
 
 
@@ -25,27 +80,121 @@ def check_output_size(size: tuple[int, int], max_pixels: int) -> None:
         raise BadRequest(f"The result would be {size[0]}x{size[1]} pixels, more than the limit of {max_pixels}.")
 
 
+def _check_animation(contexts: list) -> None:
+    if len(contexts) > 1:
+        total = sum(c.image.size[0] * c.image.size[1] for c in contexts)
+        if total > MAX_ANIMATION_PIXELS:
+            raise BadRequest(f"The animation would have {total} pixels in {len(contexts)} frames, "
+                             f"more than the limit of {MAX_ANIMATION_PIXELS}.")
+
+
+def prepare_source(data: bytes, source: dict, operations: list) -> bytes:
+    """Run the operations' source hooks (e.g. svgdynamic) over the original bytes."""
+    for spec, opts in operations:
+        hook = getattr(sys.modules.get(getattr(spec.apply, "__module__", "")), "prepare_source", None)
+        if hook is not None:
+            data = hook(data, source, opts)
+    return data
+
+
 def process(data: bytes, source: dict, operations: list, options: dict, max_output_pixels: int,
             resources=None) -> Image.Image:
     """Decode the source and apply the operations in order; returns the working image."""
+    return _render(data, source, operations, options, max_output_pixels, resources, animate=False).frames[0]
+
+
+def _render(data: bytes, source: dict, operations: list, options: dict, max_output_pixels: int,
+            resources=None, animate: bool = False, prepared: bool = False) -> Rendered:
     dpr = float(options.get("dpr") or 1)
     for spec, opts in operations:  # refuse oversized results before touching pixels
         if spec.name == "resize":
             check_output_size(resize.target_size((source["width"], source["height"]), opts, dpr),
                               max_output_pixels)
-    image, before = codecs.open_source(data, draft_size(operations, (source["width"], source["height"]), dpr))
-    ctx = RenderContext(image=image, stack_options=options, source=source, size_before_draft=before,
-                        resources=resources)
+    if not prepared:
+        data = prepare_source(data, source, operations)
+    vector = codecs.vector_kind(data)
+    if vector is not None:
+        first_resize = _first_resize(operations)
+
+        def vector_target(nominal):
+            return resize.target_size(nominal, first_resize, dpr) if first_resize is not None else None
+
+        image, before = codecs.open_vector(vector, data, options, max_output_pixels, vector_target)
+        frames, durations, loop = [image], [None], 0
+    elif animate and source.get("animated"):
+        decoded = codecs.open_frames(data, MAX_ANIMATION_PIXELS)
+        frames, durations, loop, before = decoded.frames, decoded.durations, decoded.loop, None
+    else:
+        image, before = codecs.open_source(data, draft_size(operations, (source["width"], source["height"]), dpr))
+        frames, durations, loop = [image], [None], 0
+    contexts = [RenderContext(image=f, stack_options=options, source=source, size_before_draft=before,
+                              resources=resources) for f in frames]
+    delay = None  # the last frame_delay_ms an operation set (addframes: "the last one wins")
     for spec, opts in operations:
-        spec.apply(ctx, opts)
-        check_output_size(ctx.image.size, max_output_pixels)
-    return ctx.image
+        added = []
+        for i, ctx in enumerate(contexts):
+            limits.check()  # RENDER_TIMEOUT_SECONDS, between operations and frames
+            spec.apply(ctx, opts)
+            check_output_size(ctx.image.size, max_output_pixels)
+            extra = ctx.notes.pop("frames", None)
+            if i == 0 and extra:  # run per frame, the op would add the same frames once per frame
+                added = [dataclasses.replace(ctx, image=im, notes=dict(ctx.notes)) for im in extra]
+            if "frame_delay_ms" in ctx.notes:
+                value = ctx.notes.pop("frame_delay_ms")
+                if i == 0:
+                    delay = value
+        if added and animate:
+            contexts += added
+            durations += [None] * len(added)
+        _check_animation(contexts)
+    if len(contexts) > 1:  # frames added to an image, and a still first frame, get the delay
+        durations = [d if d is not None else (DEFAULT_FRAME_DELAY_MS if delay is None else int(delay))
+                     for d in durations]
+        size = contexts[0].image.size
+        for ctx in contexts[1:]:
+            if ctx.image.size != size:  # content-dependent operations (trim...) may differ per frame
+                ctx.image = ctx.image.resize(size, Image.Resampling.LANCZOS)
+    return Rendered([c.image for c in contexts], durations, loop)
 
 
 def render_pixels(data: bytes, source: dict, operations: list, options: dict, fmt: str,
                   max_output_pixels: int, resources=None) -> bytes:
     """Decode, apply the operations, flatten if asked, encode to `fmt` with the stack options."""
-    image = process(data, source, operations, options, max_output_pixels, resources)
+    data = prepare_source(data, source, operations)
+    if fmt == "svg":
+        return _render_svg(data, source, operations, options, max_output_pixels, resources)
+    result = _render(data, source, operations, options, max_output_pixels, resources,
+                     animate=fmt in codecs.ANIMATED_OUTPUTS, prepared=True)
+    frames = result.frames
+    if options.get("transparency.color"):
+        frames = [codecs.flatten(f, options["transparency.color"]) for f in frames]
+    if len(frames) > 1:
+        return codecs.encode_animation(frames, result.durations, result.loop, fmt, options)
+    return codecs.encode(frames[0], fmt, options)
+
+
+def _render_svg(data: bytes, source: dict, operations: list, options: dict, max_output_pixels: int,
+                resources) -> bytes:
+    """SVG output: SVG text when only svgdynamic/resize/noop ran, else the raster wrapped in SVG."""
+    if codecs.vector_kind(data) != "svg":
+        raise BadRequest("SVG output is only possible for SVG source images.")
+    names = [spec.name for spec, _ in operations]
+    if all(n in ("noop", "svgdynamic", "resize") for n in names):
+        resizes = [opts for spec, opts in operations if spec.name == "resize"]
+        if not resizes:
+            return data  # as uploaded, or as svgdynamic left it
+        doc = formats_vector.parse_svg(data)
+        dpr = float(options.get("dpr") or 1)
+        for opts in resizes:
+            geo = formats_vector.document_geometry(doc)
+            target = resize.target_size(geo.size, opts, dpr)
+            check_output_size(target, max_output_pixels)
+            nominal = geo.size
+            stretch = abs(target[0] / nominal[0] - target[1] / nominal[1]) > 0.01
+            formats_vector.set_size(doc, target, stretch=stretch)
+        return formats_vector.serialize(doc)
+    result = _render(data, source, operations, options, max_output_pixels, resources, prepared=True)
+    image = result.frames[0]
     if options.get("transparency.color"):
         image = codecs.flatten(image, options["transparency.color"])
-    return codecs.encode(image, fmt, options)
+    return formats_vector.wrap_raster(image)

@@ -10,6 +10,12 @@ from tests.render.test_render import make_stack, photo, render  # noqa: F401 - f
 NOON = datetime(2030, 5, 6, 12, 30, tzinfo=timezone.utc).timestamp()
 
 
+def member(api, role):
+    """An API helper for a new user holding `role` in acme."""
+    r = api.call("POST", "/organizations/acme/memberships", {"roles": [role]})
+    return Api(api.client, json_of(r)["api_key"])
+
+
 @pytest.fixture
 def clock(api):
     """Pins the purge service's clock; returns a setter."""
@@ -134,8 +140,8 @@ def test_purges_need_write_access(api, photo, clock):  # noqa: F811
     api.call("PUT", "/sourceimages/acme/alias/hero", {"hash": photo["hash"]})
     paths = ["/stacks/acme/thumb/cache", f"/sourceimages/acme/{photo['hash']}/cache",
              "/sourceimages/acme/alias/hero/cache"]
-    reader = Api(api.client, json_of(api.call("POST", "/organizations/acme/memberships", {"roles": ["read"]}))["api_key"])
-    writer = Api(api.client, json_of(api.call("POST", "/organizations/acme/memberships", {"roles": ["write"]}))["api_key"])
+    reader = member(api, "read")
+    writer = member(api, "write")
     other = Api(api.client, signup(Api(api.client), "other")["api_key"])
     for path in paths:
         assert reader.call("DELETE", path).status_code == 403, path
@@ -143,7 +149,6 @@ def test_purges_need_write_access(api, photo, clock):  # noqa: F811
         r = api.call("DELETE", path, key=None)
         assert r.status_code == 403 and json_of(r)["invalid_authentication"] is True
         assert writer.call("DELETE", path).status_code == 200, path
-    images_only = Api(api.client, json_of(api.call("POST", "/organizations/acme/memberships",
-                                                   {"roles": ["sourceimages:write"]}))["api_key"])
+    images_only = member(api, "sourceimages:write")
     assert images_only.call("DELETE", paths[0]).status_code == 403
     assert images_only.call("DELETE", paths[1]).status_code == 200

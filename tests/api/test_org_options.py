@@ -8,6 +8,12 @@ from tests.conftest import Api, json_of, signup
 from tests.render.test_render import make_stack, photo, render  # noqa: F401 - fixtures
 
 
+def member(api, role):
+    """An API helper for a new user holding `role` in acme."""
+    r = api.call("POST", "/organizations/acme/memberships", {"roles": [role]})
+    return Api(api.client, json_of(r)["api_key"])
+
+
 def put_option(api, name, raw: bytes, key=...):
     return api.call("PUT", f"/organizations/acme/options/{name}", raw=raw,
                     headers={"Content-Type": "text/plain;charset=UTF-8"}, key=key)
@@ -74,7 +80,7 @@ def test_a_bad_option_in_a_batch_stores_nothing(api):
 
 
 def test_only_admins_set_options(api):
-    writer = Api(api.client, json_of(api.call("POST", "/organizations/acme/memberships", {"roles": ["write"]}))["api_key"])
+    writer = member(api, "write")
     assert writer.call("PUT", "/organizations/acme/options", {"protect_dynamic_stack": True}).status_code == 403
     assert put_option(writer, "protect_dynamic_stack", b"true").status_code == 403
     other = Api(api.client, signup(Api(api.client), "other")["api_key"])

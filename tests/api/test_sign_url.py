@@ -11,6 +11,12 @@ from tests.render.test_render import make_stack, photo, render  # noqa: F401 - f
 from tests.render.test_signing import render_url, rokka_js_sign, signing_key
 
 
+def member(api, role):
+    """An API helper for a new user holding `role` in acme."""
+    r = api.call("POST", "/organizations/acme/memberships", {"roles": [role]})
+    return Api(api.client, json_of(r)["api_key"])
+
+
 def sign(api, body, key=...):
     return api.call("POST", "/utils/acme/sign_url", body, key=key)
 
@@ -99,10 +105,9 @@ def test_bad_requests_are_400(api, body):
 
 def test_signing_needs_read_access(api):
     body = {"url": "https://acme.rokka.io/s/abcdef.jpg"}
-    reader = Api(api.client, json_of(api.call("POST", "/organizations/acme/memberships", {"roles": ["read"]}))["api_key"])
+    reader = member(api, "read")
     assert sign(reader, body).status_code == 200
-    uploader = Api(api.client, json_of(api.call("POST", "/organizations/acme/memberships",
-                                                {"roles": ["upload"]}))["api_key"])
+    uploader = member(api, "upload")
     assert sign(uploader, body).status_code == 403
     other = Api(api.client, signup(Api(api.client), "other")["api_key"])
     assert sign(other, body).status_code == 403

@@ -48,7 +48,8 @@ def test_upload_every_accepted_format(api, fmt, save, name, mimetype):
     assert item["binary_hash"] == hashlib.sha1(data).hexdigest()
     assert item["size"] == len(data) and item["short_hash"] == item["hash"][:6]
     assert item["link"] == f"/sourceimages/acme/{item['hash']}"
-    assert item["user_metadata"] == {} and item["dynamic_metadata"] == {} and item["static_metadata"] == {}
+    assert item["user_metadata"] == {} and item["dynamic_metadata"] == {}
+    assert isinstance(item["static_metadata"], dict) and "exif" not in item["static_metadata"]
     assert item["protected"] is False and item["locked"] is False
 
 

@@ -11,6 +11,12 @@ from tests.render.test_render import render
 SERIES = ("space_in_bytes", "number_of_files", "bytes_downloaded", "bytes_downloaded_external")
 
 
+def member(api, role):
+    """An API helper for a new user holding `role` in acme."""
+    r = api.call("POST", "/organizations/acme/memberships", {"roles": [role]})
+    return Api(api.client, json_of(r)["api_key"])
+
+
 def today() -> date:
     return datetime.now(timezone.utc).date()
 
@@ -71,6 +77,27 @@ def test_uploads_deletes_and_restores_move_files_and_space(api):
     assert latest(stats(api), "number_of_files") == 3
 
 
+def test_new_hashes_and_copies_count_as_files(api):
+    data = image_bytes(seed=3)
+    old = upload(api, data)
+    r = api.call("PUT", f"/sourceimages/acme/{old['hash']}/options/protected?deletePrevious=true", raw=b"true")
+    assert r.status_code == 201
+    body = stats(api)  # a new hash replaced the old one: still one file of the same bytes
+    assert latest(body, "number_of_files") == 1 and latest(body, "space_in_bytes") == len(data)
+    r = api.call("PUT", f"/sourceimages/acme/{json_of(r)['hash']}/options/protected", raw=b"false")
+    assert r.status_code == 201  # brings the deleted unprotected image back, keeps the protected one
+    assert latest(stats(api), "number_of_files") == 2
+
+    api.call("PUT", "/organizations/second", {})
+    r = api.call("POST", f"/sourceimages/acme/{old['hash']}/copy", headers={"Destination": "second"})
+    assert r.status_code == 201
+    body = stats(api, org="second")
+    assert latest(body, "number_of_files") == 1 and latest(body, "space_in_bytes") == len(data)
+    assert api.call("POST", f"/sourceimages/acme/{old['hash']}/copy",
+                    headers={"Destination": "second"}).status_code == 204  # overwritten: no new file
+    assert latest(stats(api, org="second"), "number_of_files") == 1
+
+
 def test_renders_count_as_bytes_downloaded(api):
     image = upload(api, image_bytes(size=(300, 200)))
     first = render(f"/acme/dynamic/resize-width-100/{image['hash']}.png")
@@ -110,10 +137,9 @@ def test_bad_ranges_are_400(api, query):
 
 
 def test_stats_need_read_access_to_the_organization(api):
-    reader = Api(api.client, json_of(api.call("POST", "/organizations/acme/memberships", {"roles": ["read"]}))["api_key"])
+    reader = member(api, "read")
     assert reader.call("GET", "/stats/acme").status_code == 200
-    uploader = Api(api.client, json_of(api.call("POST", "/organizations/acme/memberships",
-                                                {"roles": ["upload"]}))["api_key"])
+    uploader = member(api, "upload")
     assert uploader.call("GET", "/stats/acme").status_code == 403
     other = Api(api.client, signup(Api(api.client), "other")["api_key"])
     assert other.call("GET", "/stats/acme").status_code == 403
