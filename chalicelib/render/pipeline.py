@@ -158,19 +158,32 @@ def _render(data: bytes, source: dict, operations: list, options: dict, max_outp
 
 
 def render_pixels(data: bytes, source: dict, operations: list, options: dict, fmt: str,
-                  max_output_pixels: int, resources=None) -> bytes:
-    """Decode, apply the operations, flatten if asked, encode to `fmt` with the stack options."""
+                  max_output_pixels: int, resources=None, choose_format=None) -> tuple[bytes, str]:
+    """Decode, apply the operations, flatten if asked, encode with the stack options.
+
+    `choose_format(image, fmt)` may switch the output format once the pixels are known
+    (jpg.transparency.autoformat); returns the bytes and the format actually written.
+    """
     data = prepare_source(data, source, operations)
     if fmt == "svg":
-        return _render_svg(data, source, operations, options, max_output_pixels, resources)
+        return _render_svg(data, source, operations, options, max_output_pixels, resources), fmt
     result = _render(data, source, operations, options, max_output_pixels, resources,
                      animate=fmt in codecs.ANIMATED_OUTPUTS, prepared=True)
     frames = result.frames
     if options.get("transparency.color"):
         frames = [codecs.flatten(f, options["transparency.color"]) for f in frames]
     if len(frames) > 1:
-        return codecs.encode_animation(frames, result.durations, result.loop, fmt, options)
-    return codecs.encode(frames[0], fmt, options)
+        return codecs.encode_animation(frames, result.durations, result.loop, fmt, options), fmt
+    if choose_format is not None:
+        fmt = choose_format(frames[0], fmt)
+    return codecs.encode(frames[0], fmt, options), fmt
+
+
+def has_visible_alpha(image: Image.Image) -> bool:
+    """True when some pixel is not fully opaque."""
+    if image.mode not in ("RGBA", "LA", "PA"):
+        return False
+    return image.getchannel("A").getextrema()[0] < 255
 
 
 def _render_svg(data: bytes, source: dict, operations: list, options: dict, max_output_pixels: int,

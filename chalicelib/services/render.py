@@ -118,8 +118,9 @@ class Renderer:
             if image.width * image.height > self.images.max_source_pixels:  # the limit was lowered since
                 raise BadRequest(f"The source image has more than {self.images.max_source_pixels} pixels.")
             with limits.guard(self.render_timeout):
-                body = pipeline.render_pixels(data, image.to_dict(), operations, options, fmt, self.max_output_pixels,
-                                              self._resources(req.org, image, data, headers))
+                body, fmt = pipeline.render_pixels(data, image.to_dict(), operations, options, fmt,
+                                                   self.max_output_pixels, self._resources(req.org, image, data, headers),
+                                                   transparency_format(req, options))
             content_type = codecs.OUTPUT_FORMATS[fmt][1]
         extra = dict(vary)
         if options.get("content_disposition") == "attachment":
@@ -214,6 +215,28 @@ def function_url_response(result: RenderResult, event: dict, max_inline_bytes: i
                 "body": "", "isBase64Encoded": False}
     return {"statusCode": result.status, "headers": result.headers,
             "body": base64.b64encode(result.body).decode("ascii"), "isBase64Encoded": True}
+
+
+def transparency_format(req: url.RenderRequest, options: dict):
+    """jpg.transparency.autoformat: a JPEG request whose result has visible alpha gets PNG or WebP.
+
+    rokka's "true" may also answer an SVG-wrapped JPEG with a mask to `Accept: */*` clients; here
+    "true" gives WebP where accepted and PNG otherwise, because the render cache key distinguishes
+    clients only by the avif/webp token.
+    """
+    mode = str(options.get("jpg.transparency.autoformat") or "false")
+    if req.format not in ("jpg", "jpeg") or mode == "false" or options.get("jpg.transparency.convert"):
+        return None
+    webp_ok = req.accept_token in ("webp", "avif")
+
+    def choose(image, fmt: str) -> str:
+        if fmt not in ("jpg", "jpeg") or not pipeline.has_visible_alpha(image):
+            return fmt
+        if mode == "png":
+            return "png"
+        return "webp" if webp_ok else "png"
+
+    return choose
 
 
 def negotiated_format(req: url.RenderRequest, options: dict) -> str:

@@ -64,3 +64,40 @@ def test_explicit_webp_or_gif_requests_are_never_negotiated(api, photo):  # noqa
                            "options": {"autoformat": True, "autoformat.include": "avif"}})
     result = render(f"/acme/af/{photo['hash']}.gif", headers={"Accept": CHROME})
     assert decoded(result).format == "GIF" and "Vary" not in result.headers
+
+
+@pytest.fixture
+def transparent(api):
+    from PIL import Image
+    import io
+    from tests.conftest import json_of
+    im = Image.new("RGBA", (60, 40), (255, 0, 0, 255))
+    im.paste((0, 0, 255, 0), (30, 0, 60, 40))  # the right half is transparent
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    return json_of(api.upload("acme", [("filedata", "t.png", buf.getvalue())]))["items"][0]
+
+
+@pytest.mark.parametrize("mode, accept, expected", [
+    ("png", CHROME, "PNG"), ("png", CURL, "PNG"),
+    ("webp", CHROME, "WEBP"), ("webp", CURL, "PNG"),
+    ("true", CHROME, "WEBP"), ("true", None, "PNG"),
+    ("false", CHROME, "JPEG"),
+])
+def test_jpg_transparency_autoformat(api, transparent, mode, accept, expected):
+    result = render(f"/acme/dynamic/noop--o-jpg.transparency.autoformat-{mode}/{transparent['hash']}.jpg",
+                    headers={"Accept": accept} if accept else {})
+    im = decoded(result)
+    assert im.format == expected
+    if expected != "JPEG":
+        assert im.convert("RGBA").getpixel((45, 20))[3] == 0  # transparency kept
+
+
+def test_jpg_transparency_convert_and_color_flatten(api, transparent, photo):  # noqa: F811
+    result = render(f"/acme/dynamic/noop--o-jpg.transparency.autoformat-png-jpg.transparency.convert-true"
+                    f"-jpg.transparency.color-00FF00/{transparent['hash']}.jpg")
+    im = decoded(result).convert("RGB")
+    r, g, b = im.getpixel((45, 20))
+    assert g > 200 and r < 60 and b < 60  # flattened onto the given colour
+    # An opaque image stays a JPEG whatever the option says.
+    assert decoded(render(f"/acme/dynamic/noop--o-jpg.transparency.autoformat-png/{photo['hash']}.jpg")).format == "JPEG"

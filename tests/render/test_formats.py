@@ -399,12 +399,12 @@ def test_frames_added_by_an_operation_make_an_animation():
     source = {"width": 40, "height": 30, "format": "png", "animated": False}
     data = saved(Image.new("RGB", (40, 30), RED), "PNG")
     ops = [(_AddFrames, {}), (registry.get("resize"), {"width": 20})]
-    out = Image.open(io.BytesIO(pipeline.render_pixels(data, source, ops, {}, "gif", 10 ** 8)))
+    out = Image.open(io.BytesIO(pipeline.render_pixels(data, source, ops, {}, "gif", 10 ** 8)[0]))
     frames = frames_of(out)
     assert [d for _, d in frames] == [70, 70, 70]
     assert all(f.size == (20, 15) for f, _ in frames)  # operations after it apply to the new frames
     assert [near(f.getpixel((5, 5)), c) for (f, _), c in zip(frames, (RED, GREEN, BLUE))] == [True] * 3
-    still = Image.open(io.BytesIO(pipeline.render_pixels(data, source, ops, {}, "png", 10 ** 8)))
+    still = Image.open(io.BytesIO(pipeline.render_pixels(data, source, ops, {}, "png", 10 ** 8)[0]))
     assert getattr(still, "n_frames", 1) == 1 and still.size == (20, 15)
 
 
