@@ -22,6 +22,19 @@ def _bool(name: str, default: bool) -> bool:
     raise RokkaError(f"Configuration {name}={raw!r} is not a boolean")
 
 
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise RokkaError(f"Configuration {name}={raw!r} is not a number") from None
+    if not value > 0:
+        raise RokkaError(f"Configuration {name}={raw!r} must be positive")
+    return value
+
+
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -68,6 +81,8 @@ class Settings:
     max_output_pixels: int
     max_operations: int
     max_dimension: int
+    # Wall-clock budget of one render, checked between operations and frames; over it → 503.
+    render_timeout_seconds: float
     # AWS adapters (STORAGE=aws).
     sources_bucket: str
     renders_bucket: str
@@ -104,6 +119,8 @@ def settings() -> Settings:
         max_output_pixels=_int("MAX_OUTPUT_PIXELS", 100_000_000),
         max_operations=_int("MAX_OPERATIONS", 30),
         max_dimension=_int("MAX_DIMENSION", 20000),
+        # Below CloudFront's 30 s origin response timeout, so the client gets our 503, not a 504.
+        render_timeout_seconds=_float("RENDER_TIMEOUT_SECONDS", 25.0),
         sources_bucket=os.environ.get("SOURCES_BUCKET", "rokka-sources"),
         renders_bucket=os.environ.get("RENDERS_BUCKET", "rokka-renders"),
         table_prefix=os.environ.get("TABLE_PREFIX", "rokka-"),

@@ -66,3 +66,10 @@ class PayloadTooLarge(RokkaError):
 
 class UnsupportedMediaType(RokkaError):
     status = 415
+
+
+class ServiceUnavailable(RokkaError):
+    """A dependency (S3, DynamoDB) is throttling or failing after retries, or a render ran out
+    of time: 503, the client may try again later."""
+
+    status = 503

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass, field
 
@@ -9,7 +10,7 @@ from chalicelib import auth
 from chalicelib.auth import Principal
 from chalicelib.errors import BadRequest, Forbidden, NotFound
 from chalicelib.models import SourceImage, now_iso
-from chalicelib.render import codecs, faces, inspect
+from chalicelib.render import codecs, faces, inspect, limits
 from chalicelib.services import fetch, metadata, stats
 from chalicelib.services.cache import RenderCache
 from chalicelib.storage.ports import Storage
@@ -87,6 +88,7 @@ class SourceImages:
         self.cache = cache
         self.max_upload_bytes = max_upload_bytes
         self.max_source_pixels = max_source_pixels
+        limits.configure_pillow(max_source_pixels)  # identify() relies on Pillow's bomb check too
         self.fetch_timeout = fetch_timeout
         self.fetch_allowed_networks = list(fetch_allowed_networks)
 
@@ -121,10 +123,6 @@ class SourceImages:
         existing = self.storage.images.get(org, h)
         if existing is not None:
             return self._merge_existing(existing, u)
-        # The original goes in first: a record never points at a missing original.
-        key = original_key(org, binary_hash)
-        if not self.storage.originals.exists(key):
-            self.storage.originals.put(key, u.data, content_type=info.mimetype)
         image = SourceImage(
             organization=org, hash=h, short_hash=self.short_hash(org, h), binary_hash=binary_hash,
             name=u.filename, format=info.format, mimetype=info.mimetype, size=len(u.data),
@@ -132,10 +130,35 @@ class SourceImages:
             user_metadata=u.user_metadata, dynamic_metadata=u.dynamic_metadata,
             static_metadata=inspect.static_metadata(u.data), protected=protected, opaque=not info.has_alpha,
             animated=info.animated)
-        if not self.storage.images.create(image):  # a concurrent upload of the same image won
+        # The original goes in first: a record never points at a missing original. If the record
+        # cannot be written, the original stored for it goes again (compensation).
+        key = original_key(org, binary_hash)
+        stored = not self.storage.originals.exists(key)
+        if stored:
+            self.storage.originals.put(key, u.data, content_type=info.mimetype)
+        try:
+            created = self.storage.images.create(image)
+        except Exception:
+            if stored:
+                self._drop_unused_original(org, binary_hash, key)
+            raise
+        if not created:  # a concurrent upload of the same image won
             return self._merge_existing(self.storage.images.get(org, h), u)
+        if not stored and not self.storage.originals.exists(key):
+            # Another upload of these bytes failed and took the original away meanwhile.
+            self.storage.originals.put(key, u.data, content_type=info.mimetype)
         stats.image_added(self.storage, image)
         return image
+
+    def _drop_unused_original(self, org: str, binary_hash: str, key: str) -> None:
+        """Compensation for a record that could not be written: remove the original stored for
+        it, unless a record uses that binary. When even that cannot be checked, the original
+        stays (an unused original wastes space; a record without its original is broken)."""
+        try:
+            if not self.storage.images.by_binary_hash(org, binary_hash):
+                self.storage.originals.delete(key)
+        except Exception:  # noqa: BLE001 - the caller re-raises the original failure
+            logging.getLogger("rokka").warning("could not remove the unused original %s", key, exc_info=True)
 
     def _merge_existing(self, image: SourceImage, u: Upload) -> SourceImage:
         changed = False
@@ -178,8 +201,11 @@ class SourceImages:
         return self.resolve(org, ref, include_deleted).to_api()
 
     def download(self, p: Principal, org: str, ref: str) -> tuple[bytes, SourceImage]:
-        auth.authorize(self.storage, p, org, "images:read")
+        m = auth.authorize(self.storage, p, org, "images:read")
         image = self.resolve(org, ref)
+        if image.protected and not set(m.roles) & auth.PERMISSIONS["images:download_protected"]:
+            raise Forbidden(f"Downloading the original of the protected image {ref} needs the "
+                            "sourceimages:download:protected role.")
         data = self.storage.originals.get(original_key(org, image.binary_hash))
         if data is None:
             raise NotFound(f"The original of {ref} is missing.")
@@ -206,6 +232,8 @@ class SourceImages:
         images = [i for i in self.storage.images.by_binary_hash(org, binary_hash) if not i.deleted]
         if not images:
             raise NotFound(f"No source image with binary hash {binary_hash}.")
+        if any(i.locked for i in images):  # refuse before deleting any, not half way through
+            raise Forbidden(f"A source image with binary hash {binary_hash} is locked and cannot be deleted.")
         for image in images:
             self.delete(p, org, image.hash)
 

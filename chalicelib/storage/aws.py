@@ -12,9 +12,10 @@ import time
 
 import boto3
 from botocore.config import Config as BotoConfig
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError, \
+    ReadTimeoutError
 
-from chalicelib.errors import Conflict
+from chalicelib.errors import Conflict, ServiceUnavailable
 from chalicelib.models import Alias, ApiKey, Membership, Organization, SourceImage, Stack, User
 from chalicelib.storage import aws_schema, search_keys
 
@@ -23,13 +24,52 @@ _lock = threading.Lock()
 
 
 def client(service: str):
-    """One boto3 client per service; AWS_ENDPOINT_URL (moto, LocalStack) is honoured by boto3."""
+    """One boto3 client per service; AWS_ENDPOINT_URL (moto, LocalStack) is honoured by boto3.
+
+    Retries: botocore's standard mode, 4 attempts (3 retries) with jittered exponential backoff
+    (base 1 s for throttling, 25-50 ms for 5xx; botocore's retry quota applies), for throttling,
+    5xx and connection errors. At most ~7 s of throttling backoff per call, so a request still
+    answers within the API Lambda's 29 s after a few throttled calls. Writes stay correct under
+    a retry (creates are conditional, transactions carry an idempotency token, PutObject
+    rewrites the same bytes); a counter update (stats) may count twice after an ambiguous 5xx.
+    ("adaptive" mode would also rate-limit the client itself for a while after a throttle:
+    seconds of sleep inside later API requests.) What still fails after the retries becomes a
+    ServiceUnavailable (503 with rokka's error JSON), here, for every call of every adapter.
+    """
     with _lock:
         if service not in _clients:
             region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-            config = BotoConfig(retries={"max_attempts": 5, "mode": "adaptive"}, max_pool_connections=32)
-            _clients[service] = boto3.session.Session().client(service, region_name=region, config=config)
+            config = BotoConfig(retries={"total_max_attempts": 4, "mode": "standard"}, max_pool_connections=32)
+            c = boto3.session.Session().client(service, region_name=region, config=config)
+            c.meta.events.register("after-call", _unavailable_after_call)
+            c.meta.events.register("after-call-error", _unavailable_after_error)
+            _clients[service] = c
         return _clients[service]
+
+
+# Error codes AWS uses for throttling (after botocore's retries these mean "busy, try later").
+THROTTLING_CODES = frozenset({
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException", "RequestThrottled",
+    "TooManyRequestsException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
+    "BandwidthLimitExceeded", "SlowDown", "PriorRequestNotComplete",
+})
+_CONNECTION_ERRORS = (EndpointConnectionError, ConnectionClosedError, ConnectTimeoutError, ReadTimeoutError)
+
+
+def _unavailable_after_call(http_response, parsed, model, **_kwargs) -> None:
+    """botocore's after-call event: the final answer after retries. Throttling and 5xx become a
+    ServiceUnavailable instead of a ClientError (which the API would answer with a 500)."""
+    status = getattr(http_response, "status_code", 200)
+    code = (parsed or {}).get("Error", {}).get("Code", "")
+    if status >= 500 or code in THROTTLING_CODES:
+        raise ServiceUnavailable(f"The storage service is busy or unavailable ({model.service_model.service_id} "
+                                 f"{model.name}: {code or status}); try again later.")
+
+
+def _unavailable_after_error(exception, **_kwargs) -> None:
+    """botocore's after-call-error event: no answer at all (connection refused/reset, timeouts)."""
+    if isinstance(exception, _CONNECTION_ERRORS):
+        raise ServiceUnavailable("The storage service cannot be reached; try again later.") from exception
 
 
 def reset_clients() -> None:
@@ -182,7 +222,11 @@ def _transact(items: list[dict]) -> list[str]:
     except ClientError as err:
         if _code(err) != "TransactionCanceledException":
             raise
-        return [r.get("Code", "None") for r in err.response.get("CancellationReasons", [])]
+        reasons = [r.get("Code", "None") for r in err.response.get("CancellationReasons", [])]
+        if any(r in ("ThrottlingError", "ProvisionedThroughputExceeded") for r in reasons):
+            raise ServiceUnavailable("The storage service is busy (DynamoDB TransactWriteItems: "
+                                     "throttled); try again later.") from None
+        return reasons
 
 
 class DynamoOrganizations:
