@@ -37,6 +37,10 @@ DEFAULT_SVG_SIZE = (300.0, 150.0)
 PDF_DEFAULT_DPI = 200
 PDF_MIN_LONG_EDGE = 1000
 SVG_DPI = 96  # CSS pixels per inch: what absolute units inside the SVG mean
+# Rasterising costs about 80 µs per element in one uninterruptible call, so the render time
+# limit cannot stop it: bound the document instead (bytes at upload, elements at render).
+MAX_SVG_BYTES = 10 * 1024 * 1024
+MAX_SVG_ELEMENTS = 50_000
 
 _LENGTH = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(px|in|cm|mm|pt|pc|em|ex|%)?")
 _UNITS = {None: 1.0, "px": 1.0, "in": 96.0, "cm": 96 / 2.54, "mm": 96 / 25.4, "pt": 4 / 3, "pc": 16.0,
@@ -130,6 +134,9 @@ def svg_root_geometry(data: bytes) -> SvgGeometry:
     """Upload check: parse up to the root element only; raises BadRequest if it is not an SVG."""
     from xml.etree.ElementTree import ParseError
 
+    if len(data) > MAX_SVG_BYTES:
+        raise BadRequest(f"SVG files may be at most {MAX_SVG_BYTES} bytes.")
+
     from defusedxml import DefusedXmlException
     from defusedxml.ElementTree import iterparse
 
@@ -160,6 +167,8 @@ def parse_svg(data: bytes):
     root = doc.documentElement
     if root is None or root.localName != "svg" or root.namespaceURI not in (None, SVG_NS):
         raise BadRequest("The XML file is not an SVG image.")
+    if len(doc.getElementsByTagName("*")) > MAX_SVG_ELEMENTS:
+        raise BadRequest(f"The SVG has more than {MAX_SVG_ELEMENTS} elements.")
     return doc
 
 

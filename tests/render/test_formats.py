@@ -488,3 +488,16 @@ def test_tiff_output_is_deflate_compressed():
     from chalicelib.render import formats_output
     out = Image.open(io.BytesIO(formats_output.encode_still(Image.new("RGB", (64, 64), RED), "tiff", {})))
     assert out.info.get("compression") == "tiff_adobe_deflate"
+
+
+def test_svg_size_and_element_limits(api, monkeypatch):
+    from chalicelib import bootstrap
+    from chalicelib.render import formats_vector
+    body = "".join('<rect x="1" y="1" width="2" height="2"/>' for _ in range(300))
+    svg = f'<svg xmlns="http://www.w3.org/2000/svg" width="20" height="20">{body}</svg>'.encode()
+    item = json_of(api.upload("acme", [("filedata", "many.svg", svg)]))["items"][0]
+    monkeypatch.setattr(formats_vector, "MAX_SVG_ELEMENTS", 100)
+    result = bootstrap.services().renderer.handle(f"/acme/dynamic/noop/{item['hash']}.png")
+    assert result.status == 400 and b"elements" in result.body
+    monkeypatch.setattr(formats_vector, "MAX_SVG_BYTES", 1000)
+    assert api.upload("acme", [("filedata", "big.svg", svg)]).status_code == 400
