@@ -46,3 +46,27 @@ $(PYODIDE_INSTALLED): scripts/package.json scripts/package-lock.json
 .PHONY: package
 package: $(PACKAGE_INSTALLED) $(PYODIDE_INSTALLED)
 	$(PY) scripts/package.py --out dist
+
+# `make fuzz`: the fuzz tests with FUZZ_EXAMPLES (default 25) times the examples of `make test`;
+# prints the inputs tried per target and writes them to FUZZ_FIGURES. FUZZ_TESTS picks the files
+# (add tests/security/test_schemathesis.py for the OpenAPI run too). See docs/reliability.md.
+FUZZ_EXAMPLES ?= 25
+FUZZ_TESTS ?= tests/security/test_fuzz.py
+FUZZ_FIGURES ?= $(VENV)/fuzz-figures.json
+
+.PHONY: fuzz
+fuzz: $(INSTALLED)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) SECURITY_FIGURES_JSON=$(FUZZ_FIGURES) $(PY) -m pytest -q $(FUZZ_TESTS)
+
+# `make bench`: renderer performance against plain Pillow and libvips (pyvips), see
+# docs/performance.md. BENCH_ROUNDS (default 7), BENCH_OUT (default bench/results.json),
+# BENCH_STRICT=1 fails on a missed target. Bench-only tools: requirements-bench.txt.
+BENCH_INSTALLED := $(VENV)/.bench-installed
+
+$(BENCH_INSTALLED): requirements-bench.txt $(INSTALLED)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	touch $@
+
+.PHONY: bench
+bench: $(BENCH_INSTALLED)
+	$(PY) -m bench.run

@@ -28,6 +28,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "images:write": frozenset({"admin", "write", "sourceimages:write"}),
     "stacks:read": frozenset({"admin", "write", "read"}),
     "stacks:write": frozenset({"admin", "write"}),
+    # Lock and unlock images (reference §2.4): not even write may unlock.
+    "images:lock": frozenset({"admin", "sourceimages:unlock"}),
+    # Download the original of a protected image, on top of images:read: sourceimages:read and
+    # sourceimages:write need the explicit sourceimages:download:protected role, other roles do not.
+    "images:download_protected": frozenset({"admin", "write", "read", "sourceimages:download:protected"}),
 }
 
 # Holding one of these anywhere denies API-key management (reference §1.6).
@@ -81,7 +86,8 @@ def authenticate(storage: Storage, headers: dict, pepper: str, source_ip: str | 
     key = storage.users.key_by_digest(key_digest(api_key, pepper))
     user = storage.users.get(key.user_id) if key else None
     if key is None or user is None:
-        raise AuthenticationFailed("API key is not valid.")
+        # The same body as for a malformed key (reference §1.3, rokka-go's GetInvalidAPIKey fixture).
+        raise AuthenticationFailed()
     return Principal(user=user, key=key, source_ip=source_ip)
 
 

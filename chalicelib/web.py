@@ -61,13 +61,18 @@ def raw_text(body: bytes | None) -> str:
         raise BadRequest("Request body is not valid UTF-8") from None
 
 
+def _not_json(constant: str):
+    """NaN and Infinity are not JSON (RFC 8259); Python's parser would take them."""
+    raise ValueError(f"{constant} is not valid JSON")
+
+
 def parse_json_object(body: bytes | None) -> dict:
     """A JSON object from any Content-Type; empty body → {}; PHP's [] → {}."""
     text = raw_text(body).strip()
     if not text:
         return {}
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_not_json)
     except ValueError:
         raise BadRequest("Request body is not valid JSON") from None
     if value == []:
@@ -83,7 +88,7 @@ def parse_json_any(body: bytes | None):
     if not text.strip():
         raise BadRequest("Request body is empty")
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_not_json)
     except ValueError:
         return text
 
@@ -94,7 +99,7 @@ def parse_json_value(body: bytes | None):
     if not text:
         raise BadRequest("Request body is empty")
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_not_json)
     except ValueError:
         raise BadRequest("Request body is not valid JSON") from None
 

@@ -13,7 +13,7 @@ from chalicelib.auth import Principal
 from chalicelib.errors import BadRequest, Forbidden, NotFound
 from chalicelib.models import SourceImage, now_iso
 from chalicelib.render import faces
-from chalicelib.services import metadata
+from chalicelib.services import metadata, stats
 from chalicelib.services.sourceimages import SourceImages, original_key
 
 MAX_BULK_COPY = 100
@@ -86,11 +86,14 @@ class ImageChanges:
                               dynamic_metadata=dynamic, protected=protected, created=now_iso(),
                               deleted=False, deleted_date=None)
             if target is None:
-                if not self.storage.images.create(derived):
+                if self.storage.images.create(derived):
+                    stats.image_added(self.storage, derived)
+                else:
                     derived = self.storage.images.get(org, new_hash)
             else:
                 derived = replace(target, deleted=False, deleted_date=None)
                 self.storage.images.save(derived)
+                stats.image_added(self.storage, derived)
             target = derived
         # An existing target is returned unchanged: metadata is not copied onto it.
         if delete_previous:
@@ -102,9 +105,7 @@ class ImageChanges:
     def set_locked(self, p: Principal, org: str, ref: str, value) -> SourceImage:
         if not isinstance(value, bool):
             raise BadRequest("The body must be true or false.")
-        m = auth.membership_for(self.storage, p, org)
-        if m is None or not ({"admin", "sourceimages:unlock"} & set(m.roles)):
-            raise Forbidden("Only admins and the sourceimages:unlock role may lock or unlock images.")
+        auth.authorize(self.storage, p, org, "images:lock")
         image = self.images.resolve(org, ref)
         if image.locked != value:
             image.locked = value
@@ -157,6 +158,10 @@ class ImageChanges:
         existing = self.storage.images.get(dest, image.hash)
         if existing is not None and not existing.deleted and not overwrite:
             return 412
+        if existing is not None and not existing.deleted and existing.locked:
+            # A locked image is frozen: overwriting it would unlock it (and change its user
+            # metadata) for callers who may not unlock (e.g. copying an image onto its own org).
+            return 204
         blob_key = original_key(dest, image.binary_hash)
         if not self.storage.originals.exists(blob_key):
             data = self.storage.originals.get(original_key(image.organization, image.binary_hash))
@@ -168,7 +173,10 @@ class ImageChanges:
                          self.images.short_hash(dest, image.hash))
         if existing is None:
             if self.storage.images.create(copied):
+                stats.image_added(self.storage, copied)
                 return 201
         self.storage.images.save(copied)
+        if existing is not None and existing.deleted:
+            stats.image_added(self.storage, copied)
         self.images.cache.invalidate_image(dest, image.hash)
         return 204

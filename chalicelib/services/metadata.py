@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from datetime import datetime
 
@@ -10,14 +11,21 @@ from chalicelib.errors import BadRequest
 
 USER_FIELD_RE = re.compile(r"^(?:(str|text|int|double|date|latlon|array|array_text):)?([a-z0-9_]{1,54})$")
 AREA_NAME_RE = re.compile(r"^[a-zA-Z0-9_]+$")
+# int fields are 64-bit, as in rokka's search index; larger numbers overflowed the index (500).
+MAX_INT = 2**63 - 1
+MAX_AREA_VALUE = 10**9
+
+
+def _not_json(constant: str):
+    raise ValueError(f"{constant} is not valid JSON")  # NaN and Infinity (Python's parser takes them)
 
 
 def decode_json_field(raw: str, what: str):
     """Multipart metadata may be JSON-encoded once or twice (rokka.js encodes twice)."""
     try:
-        value = json.loads(raw)
+        value = json.loads(raw, parse_constant=_not_json)
         if isinstance(value, str):
-            value = json.loads(value)
+            value = json.loads(value, parse_constant=_not_json)
     except ValueError:
         raise BadRequest(f"{what} is not valid JSON") from None
     return value
@@ -42,11 +50,11 @@ def validate_user_field(name: str, value):
                 value = int(value.strip())
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
-            if not isinstance(value, int):
+            if not isinstance(value, int) or not -MAX_INT - 1 <= value <= MAX_INT:
                 raise ValueError
             return value
         if kind == "double":
-            if isinstance(value, bool):
+            if isinstance(value, bool) or not math.isfinite(float(value)):  # no NaN/Infinity in JSON
                 raise ValueError
             return float(value)
         if kind == "date":
@@ -63,8 +71,8 @@ def validate_user_field(name: str, value):
             if not isinstance(value, list):
                 raise ValueError
             return [v if isinstance(v, str) else json.dumps(v) for v in value]
-    except (ValueError, TypeError):
-        raise BadRequest(f"User metadata field {name!r}: {value!r} is not a valid {kind} value") from None
+    except (ValueError, TypeError, OverflowError):
+        raise BadRequest(f"User metadata field {name!r}: {str(value)[:100]!r} is not a valid {kind} value") from None
     raise BadRequest(f"Unknown metadata type {kind}")
 
 
@@ -83,8 +91,8 @@ def _area(value, what: str, required: tuple[str, ...]) -> dict:
     for key in ("x", "y", "width", "height"):
         if key in value:
             v = value[key]
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
-                raise BadRequest(f"{what}.{key} must be a non-negative number")
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= MAX_AREA_VALUE:
+                raise BadRequest(f"{what}.{key} must be a number from 0 to {MAX_AREA_VALUE}")
             out[key] = int(v) if float(v).is_integer() else v
         elif key in required:
             raise BadRequest(f"{what}.{key} is required")

@@ -26,6 +26,7 @@ from chalicelib.storage import search_keys
 MAX_LIMIT = 2000
 MAX_MATCHES = 10_000
 MAX_FACET_VALUES = 1000
+MAX_OFFSET = 2**31 - 1
 RESERVED = {"limit", "offset", "sort", "deleted", "facets", "operator", "binaryHash", "binaryhash", "cursor"}
 _RANGE_RE = re.compile(r"^([\[{])(.*),(.*)([\]}])$")
 
@@ -119,12 +120,16 @@ def _offset(params: dict) -> int:
     raw = params.get("cursor") or params.get("offset")
     if raw in (None, ""):
         return 0
-    if str(raw).isdigit():
-        return int(raw)
-    try:  # a cursor from an earlier page
-        return int(json.loads(base64.urlsafe_b64decode(str(raw) + "==").decode())["o"])
-    except (ValueError, KeyError, TypeError):
+    try:
+        if str(raw).isdigit():
+            offset = int(raw)
+        else:  # a cursor from an earlier page
+            offset = int(json.loads(base64.urlsafe_b64decode(str(raw) + "==").decode())["o"])
+    except (ValueError, KeyError, TypeError, OverflowError):
         raise BadRequest("offset must be an integer or a cursor") from None
+    if not 0 <= offset <= MAX_OFFSET:  # beyond it SQLite's integers overflow
+        raise BadRequest(f"offset must be between 0 and {MAX_OFFSET}")
+    return offset
 
 
 def cursor_for(offset: int) -> str:

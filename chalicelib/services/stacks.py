@@ -12,6 +12,16 @@ from chalicelib.services.cache import RenderCache
 from chalicelib.storage.ports import Storage
 
 STACK_NAME_RE = re.compile(r"^[A-Za-z0-9_\-]{1,100}$")
+MAX_PAGE_NUMBER = 2**31 - 1
+
+
+def page_number(raw, default: int) -> int:
+    """limit/offset of GET /stacks: ASCII digits (anything else means the default), capped so
+    that no value overflows the storage's integers."""
+    raw = str(raw if raw is not None else "")
+    if not (raw.isascii() and raw.isdigit()):
+        return default
+    return MAX_PAGE_NUMBER if len(raw) > 10 else min(int(raw), MAX_PAGE_NUMBER)
 
 
 def validate_stack_name(name: str) -> str:

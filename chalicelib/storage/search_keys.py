@@ -94,6 +94,6 @@ def entries(image) -> set[tuple[str, str]]:
         for value in values:
             try:
                 out.add((field, encode(value, kind) + SEP + image.hash))
-            except (ValueError, TypeError):
+            except (ValueError, TypeError, OverflowError):
                 continue  # a value that cannot be encoded is simply not searchable
     return out
