@@ -1,0 +1,502 @@
+"""One benchmark measurement per process: `python -m bench.worker --state S --task JOB:IMPL`.
+
+Prints one JSON line per task: wall time of the timed section (ms), CPU time of the process
+during it (cpu_ms; above ms means more than one thread worked), peak RSS above the baseline
+just before it (peak_mb, 10^6 bytes), and what came out (format, mode, size, frames, bytes).
+
+Each task first does the same work untimed on a small warm-up source (imports, codec and
+database initialisation are not render time; cold starts are measured separately), clears
+the render cache where ours would hit it, and then times one operation (the jobs of a few ms,
+the cache hit and the upload, time five and report the median). The orchestrator (bench/run.py)
+starts a fresh process per task; smoke mode passes several tasks to one process.
+
+`python -m bench.worker --setup PLAN --state S` creates the organization, uploads the
+fixtures and creates one stack per render job, and writes the state file the tasks read.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import hashlib
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import uuid
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+
+from bench.jobs import JOBS_BY_NAME, Job  # noqa: E402
+
+TALL = 10_000_000  # "no height limit" for libvips' thumbnail (it boxes into width x height)
+
+
+# --- measuring -----------------------------------------------------------------------------
+
+def _status_kb(field: str) -> int | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak() -> bool:
+    """Reset VmHWM to the current RSS (Linux >= 4.0), so the peak is this task's alone."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+class Meter:
+    """Times a block: wall and process CPU time, and the RSS peak above the RSS at its start."""
+
+    def __enter__(self):
+        gc.collect()
+        self.reset = _reset_peak()
+        self.rss0 = _status_kb("VmRSS")
+        self.hwm0 = _status_kb("VmHWM")
+        self.cpu0 = time.process_time()
+        self.t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.t1 = time.perf_counter()
+        self.cpu1 = time.process_time()
+        self.hwm1 = _status_kb("VmHWM")
+        return False
+
+    def result(self) -> dict:
+        out = {"ms": (self.t1 - self.t0) * 1000, "cpu_ms": (self.cpu1 - self.cpu0) * 1000}
+        if self.hwm1 is not None and self.rss0 is not None:
+            base = self.rss0 if self.reset else self.hwm0
+            out["peak_mb"] = max(0, self.hwm1 - base) * 1024 / 1e6
+            out["baseline_rss_mb"] = self.rss0 * 1024 / 1e6
+            out["peak_method"] = "clear_refs" if self.reset else "hwm-delta"
+        return out
+
+
+def describe(body: bytes) -> dict:
+    from PIL import Image
+
+    im = Image.open(io.BytesIO(body))
+    return {"format": im.format, "mode": im.mode, "size": list(im.size), "frames": getattr(im, "n_frames", 1),
+            "bytes": len(body)}
+
+
+def read(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+# --- ours ----------------------------------------------------------------------------------
+
+def _services(state: dict):
+    from chalicelib import bootstrap
+
+    return bootstrap.services()
+
+
+def _render_path(state: dict, job: Job, fixture: str) -> str:
+    return f"/{state['org']}/{job.stack_name}/{state['fixtures'][fixture]['hash']}.{job.fmt}"
+
+
+def _invalidate(state: dict, fixture: str) -> None:
+    """Drop every stored render of the fixture's image, so the next render is a miss."""
+    _services(state).renderer.cache.invalidate_image(state["org"], state["fixtures"][fixture]["hash"])
+
+
+def _ours(state: dict, path: str) -> bytes:
+    result = _services(state).renderer.handle(path, "", {"Accept": "*/*"})
+    if result.status != 200:
+        raise RuntimeError(f"render {path}: {result.status} {result.body[:300]!r}")
+    return result.body
+
+
+class _Http:
+    """The local server (localserver.create_server) on a free port, in this process. It is not
+    shut down: shutdown() waits up to serve_forever's poll interval (0.5 s, left as the local
+    server runs it); the idle daemon thread ends with the process."""
+
+    def __init__(self):
+        import localserver
+
+        self.server = localserver.create_server("127.0.0.1", 0)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def get(self, path: str) -> bytes:
+        import http.client
+
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
+        try:
+            conn.request("GET", "/render" + path, headers={"Accept": "*/*"})
+            resp = conn.getresponse()
+            body = resp.read()
+        finally:
+            conn.close()
+        if resp.status != 200:
+            raise RuntimeError(f"GET /render{path}: {resp.status} {body[:300]!r}")
+        return body
+
+
+
+# --- Pillow: open, full decode, LANCZOS resize, encode ---------------------------------------
+
+def _pillow_ops(im, operations):
+    from PIL import Image, ImageFilter
+
+    for op in operations:
+        name, opts = op["name"], op["options"]
+        if name == "resize":
+            width = opts["width"]
+            im = im.resize((width, max(1, round(im.height * width / im.width))), Image.Resampling.LANCZOS)
+        elif name == "crop":
+            w, h = min(opts["width"], im.width), min(opts["height"], im.height)
+            left, top = (im.width - w) // 2, (im.height - h) // 2
+            im = im.crop((left, top, left + w, top + h))
+        elif name == "blur":
+            im = im.filter(ImageFilter.GaussianBlur(opts["sigma"]))
+        elif name == "rotate":
+            assert opts["angle"] == 90
+            im = im.transpose(Image.Transpose.ROTATE_270)  # Pillow turns counter-clockwise
+        elif name != "noop":
+            raise ValueError(name)
+    return im
+
+
+def pillow_render(data: bytes, operations: list, fmt: str) -> bytes:
+    from PIL import Image, ImageSequence
+
+    im = Image.open(io.BytesIO(data))
+    out = io.BytesIO()
+    if fmt == "gif" and getattr(im, "is_animated", False):
+        frames, durations = [], []
+        for frame in ImageSequence.Iterator(im):
+            frames.append(_pillow_ops(frame.convert("RGBA"), operations))
+            durations.append(frame.info.get("duration", 0))
+        frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], duration=durations,
+                       loop=im.info.get("loop", 0), disposal=2)
+        return out.getvalue()
+    im.load()
+    im = _pillow_ops(im, operations)
+    if fmt == "jpg":
+        (im if im.mode == "RGB" else im.convert("RGB")).save(out, "JPEG", quality=80, progressive=True)
+    elif fmt == "webp":
+        im.save(out, "WEBP", quality=80, method=4)
+    elif fmt == "avif":
+        im.save(out, "AVIF", quality=45, speed=8)
+    elif fmt == "png":
+        im.save(out, "PNG", compress_level=7)
+    else:
+        raise ValueError(fmt)
+    return out.getvalue()
+
+
+# --- libvips (pyvips), one thread ------------------------------------------------------------
+
+def pyvips_render(data: bytes, operations: list, fmt: str) -> bytes:
+    import pyvips
+
+    first = operations[0]
+    if first["name"] == "resize":
+        # What libvips users write for a resize: thumbnail, which shrinks on load.
+        im = pyvips.Image.thumbnail_buffer(data, first["options"]["width"], height=TALL,
+                                           option_string="n=-1" if fmt == "gif" else "")
+        rest = operations[1:]
+    else:
+        access = "random" if first["name"] == "rotate" else "sequential"
+        im = pyvips.Image.new_from_buffer(data, "", access=access)
+        rest = operations
+    for op in rest:
+        name, opts = op["name"], op["options"]
+        if name == "crop":
+            w, h = min(opts["width"], im.width), min(opts["height"], im.height)
+            im = im.crop((im.width - w) // 2, (im.height - h) // 2, w, h)
+        elif name == "blur":
+            im = im.gaussblur(opts["sigma"])
+        elif name == "rotate":
+            assert opts["angle"] == 90
+            im = im.rot90()
+        elif name != "noop":
+            raise ValueError(name)
+    if fmt == "jpg":
+        return im.jpegsave_buffer(Q=80, interlace=True, keep=0)
+    if fmt == "webp":
+        return im.webpsave_buffer(Q=80, effort=4, keep=0)
+    if fmt == "avif":
+        # aom speed 8 (ours) is libvips effort 1 (speed = 9 - effort).
+        return im.heifsave_buffer(Q=45, compression="av1", effort=1, keep=0)
+    if fmt == "png":
+        # Lossless RGBA at zlib level 7, as ours by default (pngquant.quality only when asked).
+        return im.pngsave_buffer(compression=7, keep=0)
+    if fmt == "gif":
+        return im.gifsave_buffer(interlace=True, keep=0)
+    raise ValueError(fmt)
+
+
+# --- tasks ---------------------------------------------------------------------------------
+
+def task_render(state: dict, job: Job, impl: str) -> dict:
+    fx, warm = state["fixtures"][job.fixture], state["fixtures"][job.warm]
+    if impl in ("ours", "http"):
+        fetch = _Http().get if impl == "http" else (lambda p: _ours(state, p))
+        _invalidate(state, job.warm)
+        fetch(_render_path(state, job, job.warm))
+        _invalidate(state, job.fixture)
+        path = _render_path(state, job, job.fixture)
+        with Meter() as m:
+            body = fetch(path)
+    elif impl in ("pillow", "pyvips"):
+        fn = pillow_render if impl == "pillow" else pyvips_render
+        ops = job.ops(state.get("smoke", False))
+        fn(read(warm["path"]), ops, job.fmt)
+        with Meter() as m:
+            body = fn(read(fx["path"]), ops, job.fmt)  # reading the file is part of the job, as for ours
+    else:
+        raise ValueError(f"unknown implementation {impl!r} for {job.name}")
+    return {**m.result(), "out": describe(body)}
+
+
+SHORT_REPEATS = 5  # jobs of a few ms: timed this many times per process, the median reported
+
+
+def repeated(prepare, timed, n: int = SHORT_REPEATS) -> tuple[dict, object]:
+    """Time `timed(prepare())` n times (each prepare untimed); the medians of wall and CPU time,
+    the largest peak, and the last result."""
+    runs, value = [], None
+    for _ in range(n):
+        arg = prepare()
+        with Meter() as m:
+            value = timed(arg)
+        runs.append(m.result())
+    out = dict(runs[-1])
+    out["ms"] = statistics.median(r["ms"] for r in runs)
+    out["cpu_ms"] = statistics.median(r["cpu_ms"] for r in runs)
+    if all("peak_mb" in r for r in runs):
+        out["peak_mb"] = max(r["peak_mb"] for r in runs)
+    out["repeats_ms"] = [round(r["ms"], 3) for r in runs]
+    return out, value
+
+
+def task_cache(state: dict, job: Job, impl: str) -> dict:
+    assert impl == "hit"
+    _invalidate(state, job.warm)
+    _ours(state, _render_path(state, job, job.warm))
+    path = _render_path(state, job, job.fixture)
+    first = _ours(state, path)  # a miss or a hit; afterwards the render is stored
+    result, body = repeated(lambda: path, lambda p: _ours(state, p))
+    if body != first:
+        raise RuntimeError("the cached render differs from the rendered one")
+    return {**result, "out": describe(body)}
+
+
+def task_upload(state: dict, job: Job, impl: str) -> dict:
+    """Each repetition stores the same 12 MP JPEG anew: ours into a fresh organization (so the
+    original is really written), the baseline into a fresh directory."""
+    warm, data = read(state["fixtures"][job.warm]["path"]), read(state["fixtures"][job.fixture]["path"])
+    if impl == "ours":
+        from chalicelib import auth
+        from chalicelib.services.sourceimages import Upload
+
+        svc = _services(state)
+
+        def new_org():
+            org = "up-" + uuid.uuid4().hex[:12]
+            key = svc.accounts.create_user(f"{org}@example.com", org)["api_key"]
+            return org, auth.authenticate(svc.storage, {"Api-Key": key}, svc.settings.key_pepper)
+
+        org, principal = new_org()
+        svc.images.upload(principal, org, [Upload(filename="warm.jpg", data=warm)])
+        result, response = repeated(
+            new_org, lambda op: svc.images.upload(op[1], op[0], [Upload(filename="photo.jpg", data=data)]))
+        item = response["items"][0]
+        return {**result, "out": {"bytes": item["size"], "size": [item["width"], item["height"]]}}
+    if impl == "sha1_write":
+        def new_dir():
+            directory = os.path.join(state["data_dir"], "bench-baseline", uuid.uuid4().hex)
+            os.makedirs(directory)
+            return directory
+
+        def store(directory: str, blob: bytes) -> str:
+            digest = hashlib.sha1(blob).hexdigest()
+            with open(os.path.join(directory, digest), "wb") as f:
+                f.write(blob)
+            return digest
+
+        store(new_dir(), warm)
+        result, _ = repeated(new_dir, lambda d: store(d, data))
+        return {**result, "out": {"bytes": len(data)}}
+    raise ValueError(impl)
+
+
+def _api_event(path: str) -> dict:
+    """A REST API (API Gateway proxy) event as the api_handler Lambda receives it."""
+    return {
+        "resource": path, "path": path, "httpMethod": "GET",
+        "headers": {"accept": "application/json", "host": "api.example.com", "user-agent": "rokka-bench"},
+        "multiValueHeaders": {"accept": ["application/json"], "host": ["api.example.com"]},
+        "queryStringParameters": None, "multiValueQueryStringParameters": None,
+        "pathParameters": None, "stageVariables": None, "body": None, "isBase64Encoded": False,
+        "requestContext": {"resourcePath": path, "httpMethod": "GET", "path": "/api" + path, "stage": "api",
+                           "identity": {"sourceIp": "198.51.100.7"}, "requestId": "bench"},
+    }
+
+
+def _function_url_event(path: str) -> dict:
+    """A Lambda function URL event (payload 2.0), as CloudFront forwards a render request."""
+    return {
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
+        "headers": {"host": "abc.lambda-url.eu-central-1.on.aws", "user-agent": "Amazon CloudFront", "accept": "*/*"},
+        "requestContext": {"http": {"method": "GET", "path": path, "protocol": "HTTP/1.1",
+                                    "sourceIp": "130.176.0.1", "userAgent": "Amazon CloudFront"},
+                           "domainName": "abc.lambda-url.eu-central-1.on.aws", "stage": "$default"},
+        "isBase64Encoded": False,
+    }
+
+
+_READY = """
+import sys, time
+_cpu = time.process_time()
+sys.stdout.write("ready\\n")
+sys.stdout.flush()
+sys.stdout.write("cpu %f\\n" % (_cpu * 1000))
+for _line in open("/proc/self/status"):
+    if _line.startswith("VmHWM:"):
+        sys.stdout.write(_line)
+"""
+
+_CONTEXT = """
+class Context:
+    aws_request_id = "bench"
+    function_name = "bench"
+    memory_limit_in_mb = 1024
+    def get_remaining_time_in_millis(self):
+        return 30000
+"""
+
+
+def coldstart_code(impl: str, event: dict | None = None) -> str:
+    if impl == "baseline":
+        return "import PIL.Image, boto3\n" + _READY
+    if impl == "api":
+        return ("import app\n" + _CONTEXT + f"r = app.app({event!r}, Context())\n"
+                "assert r['statusCode'] == 200, r\n" + _READY)
+    if impl == "api_localgateway":
+        return ("from chalice.config import Config\nfrom chalice.local import LocalGateway\nimport app\n"
+                "gw = LocalGateway(app.app, Config.create(chalice_stage='dev', lambda_timeout=300))\n"
+                "r = gw.handle_request(method='GET', path='/operations',\n"
+                "                      headers={'Accept': 'application/json'}, body=None)\n"
+                "assert r['statusCode'] == 200, r\n" + _READY)
+    if impl == "render_lambda":
+        return (f"import app\nr = app.render({event!r}, None)\n"
+                "assert r['statusCode'] == 200 and r['isBase64Encoded'], r\n" + _READY)
+    raise ValueError(impl)
+
+
+def task_coldstart(state: dict, job: Job, impl: str) -> dict:
+    event = None
+    if impl == "api":
+        event = _api_event("/operations")
+    elif impl == "render_lambda":
+        event = _function_url_event(_render_path(state, job, job.warm))
+        _invalidate(state, job.warm)  # the first render is a miss, as on a fresh deployment
+    code = coldstart_code(impl, event)
+    env = {**os.environ, "DATA_DIR": state["data_dir"], "STORAGE": "local"}
+    with tempfile.TemporaryFile() as err:
+        with Meter() as m:
+            proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env,
+                                    stdout=subprocess.PIPE, stderr=err)
+            line = proc.stdout.readline()
+        rest = proc.stdout.read()  # (not communicate(): it would lose what readline buffered)
+        proc.stdout.close()
+        proc.wait(timeout=300)
+        err.seek(0)
+        if line.strip() != b"ready" or proc.returncode != 0:
+            raise RuntimeError(f"{impl} child failed ({proc.returncode}): {err.read().decode(errors='replace')[-800:]}")
+    # The child's CPU time up to its answer (it reports it), and its peak RSS.
+    out = {"ms": m.result()["ms"]}
+    for ln in rest.decode().splitlines():
+        if ln.startswith("cpu "):
+            out["cpu_ms"] = float(ln.split()[1])
+        elif ln.startswith("VmHWM:"):
+            out["child_peak_rss_mb"] = int(ln.split()[1]) * 1024 / 1e6
+    return out
+
+
+TASKS = {"render": task_render, "cache": task_cache, "upload": task_upload, "coldstart": task_coldstart}
+
+
+def run_task(state: dict, spec: str) -> dict:
+    job_name, impl = spec.split(":", 1)
+    job = JOBS_BY_NAME[job_name]
+    try:
+        return {"job": job_name, "impl": impl, **TASKS[job.kind](state, job, impl)}
+    except Exception as err:  # noqa: BLE001 - reported to the orchestrator, which records it
+        return {"job": job_name, "impl": impl, "error": f"{type(err).__name__}: {err}",
+                "traceback": traceback.format_exc()[-3000:]}
+
+
+# --- setup ---------------------------------------------------------------------------------
+
+def setup(plan: dict) -> dict:
+    """Organization, uploads and stacks through the services; returns the state for the tasks."""
+    from chalicelib import auth, bootstrap
+    from chalicelib.services.sourceimages import Upload
+    from bench.jobs import JOBS
+
+    svc = bootstrap.services()
+    org = "bench"
+    key = svc.accounts.create_user("bench@example.com", org)["api_key"]
+    principal = auth.authenticate(svc.storage, {"Api-Key": key}, svc.settings.key_pepper)
+    fixtures = {}
+    for name, fx in plan["fixtures"].items():
+        item = svc.images.upload(principal, org, [Upload(filename=os.path.basename(fx["path"]),
+                                                         data=read(fx["path"]))])["items"][0]
+        fixtures[name] = {**fx, "hash": item["hash"], "width": item["width"], "height": item["height"]}
+    for job in JOBS:
+        if job.kind == "render":
+            svc.stacks.put(principal, org, job.stack_name, job.ops(plan.get("smoke", False)), overwrite=True)
+    return {"data_dir": plan["data_dir"], "org": org, "fixtures": fixtures, "smoke": plan.get("smoke", False)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--state", required=True, help="state file (written by --setup, read by tasks)")
+    parser.add_argument("--setup", metavar="PLAN", help="create the data described by this plan file")
+    parser.add_argument("--task", action="append", default=[], metavar="JOB:IMPL")
+    args = parser.parse_args(argv)
+    if args.setup:
+        with open(args.setup) as f:
+            plan = json.load(f)
+        os.environ["DATA_DIR"], os.environ["STORAGE"] = plan["data_dir"], "local"
+        state = setup(plan)
+        with open(args.state, "w") as f:
+            json.dump(state, f, indent=1)
+        return 0
+    with open(args.state) as f:
+        state = json.load(f)
+    os.environ["DATA_DIR"], os.environ["STORAGE"] = state["data_dir"], "local"
+    os.environ.setdefault("VIPS_CONCURRENCY", "1")
+    for spec in args.task:
+        print(json.dumps(run_task(state, spec)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""The benchmark harness (bench/, `make bench`) in smoke mode, so it cannot rot.
+
+One tiny image per source type, one round, every job and implementation through the real
+worker processes, no target checks. pyvips is a bench-only dependency (requirements-bench.txt):
+without it the pyvips implementation is skipped; ours (in process and over HTTP) and Pillow
+always run.
+"""
+from __future__ import annotations
+
+import json
+
+from bench import run
+from bench.jobs import JOBS, TARGETS
+
+
+def test_bench_smoke_runs_every_job_and_implementation(tmp_path):
+    out = tmp_path / "results.json"
+    rc = run.main(["--smoke", "--quiet", "--out", str(out), "--work", str(tmp_path / "work")])
+    result = json.loads(out.read_text())
+
+    assert result["errors"] == [], result["errors"]
+    assert rc == 0
+    skipped = set(result["meta"]["skipped_impls"])
+    assert skipped <= {"pyvips"}
+    medians = result["medians"]
+    for job in JOBS:
+        for impl in job.impls:
+            if impl in skipped:
+                continue
+            entry = medians[job.name][impl]
+            assert entry["n"] == 1 and entry["ms"]["median"] > 0, (job.name, impl)
+            if job.kind == "render":
+                assert entry["out"]["bytes"] > 0 and "peak_mb" in entry, (job.name, impl)
+    assert result["output_checks"] == []  # every implementation made the same kind of output as ours
+    # Targets are computed but not judged in smoke mode.
+    assert [t["target"] for t in result["targets"]] == [t.name for t in TARGETS]
+    assert {t["status"] for t in result["targets"]} == {"skipped"}
+    assert "Targets" in result["table"]
