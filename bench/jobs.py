@@ -3,8 +3,8 @@
 Render jobs are rokka stacks. Ours renders them through the render service (in process, `ours`)
 and over HTTP through the local server (`http`); `pillow` and `pyvips` do the same pixel work as
 their users would write it (see bench/worker.py), with the same encoder settings as our stack
-defaults (JPEG q80 progressive, WebP q80 method 4, AVIF q45 speed 8, PNG zlib 7), so the
-comparison is about the implementation, not about settings.
+defaults (JPEG q80 progressive, WebP q80 method 4, AVIF q45 speed 8, PNG zlib 7 with adaptive
+row filters), so the comparison is about the implementation, not about settings.
 """
 from __future__ import annotations
 

@@ -33,35 +33,48 @@ Box = tuple[float, float, float, float]  # x, y, width, height in pixels of the 
 
 def apply(ctx, opts: dict) -> None:
     size = ctx.image.size
-    subject, crop_area = _areas(ctx, opts.get("area"), size)
+    ctx.image = ctx.image.crop(_clamped(_box(size, ctx.source, opts, ctx.image), size))
+
+
+def decode_box(size: tuple[int, int], source: dict, opts: dict) -> tuple[int, int, int, int] | None:
+    """The box (left, top, right, bottom) `apply` will cut from an image of `size`, when it
+    follows from the geometry and the image's metadata alone; None when it needs the pixels
+    (smart crops). The render pipeline uses it to decode only the rows the crop keeps."""
+    box = _box(size, source, opts, None)
+    return None if box is None else _clamped(box, size)
+
+
+def _box(size, source: dict, opts: dict, image) -> Box | None:
+    """The crop box; None when it needs the pixels and `image` is None."""
+    subject, crop_area = _areas(source, opts.get("area"), size)
     subject = _moved(subject, opts["movearea_x"], opts["movearea_y"])
     anchor = re.search(ANCHOR, opts["anchor"]).group(0)
     mode = opts["mode"]
     if mode == "box" and (subject or crop_area):
-        box = _shrunk(subject or crop_area, opts["scale"])
-    elif crop_area and (anchor == "croparea" or (anchor == "auto" and not subject)):
-        box = _shrunk(crop_area, opts["scale"])  # the subject area wins over the crop area
+        return _shrunk(subject or crop_area, opts["scale"])
+    if crop_area and (anchor == "croparea" or (anchor == "auto" and not subject)):
+        return _shrunk(crop_area, opts["scale"])  # the subject area wins over the crop area
+    w, h = _crop_size(size, opts, subject if mode == "area" else None)
+    face = _in_pixels(_face(source), source, size) if anchor in ("face", "auto") else None
+    if subject and (mode == "area" or anchor in ("auto", "subjectarea")):
+        x, y = _centred(subject, (w, h), size)
+    elif face:  # face, or auto without a subject area
+        x, y = _centred(face, (w, h), size)
     else:
-        w, h = _crop_size(size, opts, subject if mode == "area" else None)
-        face = _in_pixels(_face(ctx), ctx.source, size) if anchor in ("face", "auto") else None
-        if subject and (mode == "area" or anchor in ("auto", "subjectarea")):
-            x, y = _centred(subject, (w, h), size)
-        elif face:  # face, or auto without a subject area
-            x, y = _centred(face, (w, h), size)
-        else:
-            # smart is attention-based (also as the fallback of subjectarea, croparea and face, but
-            # auto never falls back to it); a flat image has nothing salient and takes the fallback.
-            smart = anchor == "smart" or (_is_smart(opts["fallback"]) and anchor != "auto"
-                                          and "_" not in anchor and "-" not in anchor)
-            found = _saliency.best_crop(ctx.image, (w, h)) if smart else None
-            x, y = found or _placed(_position(anchor, opts["fallback"]), (w, h), size)
-        box = (x, y, w, h)
-    ctx.image = ctx.image.crop(_clamped(box, size))
+        # smart is attention-based (also as the fallback of subjectarea, croparea and face, but
+        # auto never falls back to it); a flat image has nothing salient and takes the fallback.
+        smart = anchor == "smart" or (_is_smart(opts["fallback"]) and anchor != "auto"
+                                      and "_" not in anchor and "-" not in anchor)
+        if smart and image is None:
+            return None
+        found = _saliency.best_crop(image, (w, h)) if smart else None
+        x, y = found or _placed(_position(anchor, opts["fallback"]), (w, h), size)
+    return (x, y, w, h)
 
 
-def _face(ctx) -> dict | None:
+def _face(source: dict) -> dict | None:
     """The detected face box (source pixels) from the image's dynamic metadata, if any."""
-    face = (ctx.source.get("dynamic_metadata") or {}).get("detection_face")
+    face = (source.get("dynamic_metadata") or {}).get("detection_face")
     if not isinstance(face, dict) or not face.get("width") or not face.get("height"):
         return None
     return {"x": face.get("x", 0), "y": face.get("y", 0), "width": face["width"], "height": face["height"]}
@@ -71,12 +84,12 @@ def _is_smart(fallback: str) -> bool:
     return re.search(ANCHOR, fallback).group(0) == "smart"
 
 
-def _areas(ctx, name: str | None, size) -> tuple[Box | None, Box | None]:
-    meta = ctx.source.get("dynamic_metadata") or {}
+def _areas(source: dict, name: str | None, size) -> tuple[Box | None, Box | None]:
+    meta = source.get("dynamic_metadata") or {}
     named = (meta.get("multi_areas") or {}).get(name) if name else None
     meta = named or meta  # an unknown area name means the normal behaviour
-    return (_in_pixels(meta.get("subject_area"), ctx.source, size),
-            _in_pixels(meta.get("crop_area"), ctx.source, size))
+    return (_in_pixels(meta.get("subject_area"), source, size),
+            _in_pixels(meta.get("crop_area"), source, size))
 
 
 def _in_pixels(area: dict | None, source: dict, size) -> Box | None:

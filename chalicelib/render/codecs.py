@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import struct
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -65,6 +65,9 @@ class ImageInfo:
     animated: bool
     has_alpha: bool
     orientation: int
+    # The opened raster file (header parsed, no pixels decoded), so the upload can read its
+    # static metadata (inspect.static_metadata) without opening and parsing it a second time.
+    header: Image.Image | None = field(default=None, repr=False, compare=False)
 
 
 # TrueType/OpenType fonts are stored as source images for the text operation (reference §2.2).
@@ -124,7 +127,7 @@ def identify(data: bytes, max_pixels: int) -> ImageInfo:
     if orientation in (5, 6, 7, 8):
         width, height = height, width
     return ImageInfo(format=name, mimetype=mimetype, width=width, height=height,
-                     animated=animated, has_alpha=has_alpha, orientation=orientation)
+                     animated=animated, has_alpha=has_alpha, orientation=orientation, header=im)
 
 
 def _check_pixels(width: int, height: int, max_pixels: int) -> None:
@@ -258,13 +261,18 @@ def vector_kind(data: bytes) -> str | None:
     return None if _raster_magic(data) else formats_vector.sniff(data)
 
 
-def open_source(data: bytes, draft_size: tuple[int, int] | None = None) -> tuple[Image.Image, tuple[int, int] | None]:
+def open_source(data: bytes, draft_size: tuple[int, int] | None = None,
+                top_rows: tuple[int, int, int] | None = None) -> tuple[Image.Image, tuple[int, int] | None]:
     """Open a source for rendering (its first frame), oriented upright, in RGB/RGBA/L/LA.
 
     With `draft_size` (the size the first resize will produce), JPEG sources decode at
     the smallest DCT scale that still covers it (shrink-on-load). Returns the image and,
     when shrink-on-load happened, the upright size before it. SVG and PDF sources are drawn
     at their nominal size (default pdf options).
+
+    With `top_rows` (width, height, rows), a JPEG of exactly width x height that needs no
+    rotation is decoded down to row `rows` only (the image returned is then width x rows):
+    for a crop that ends above the bottom, the rows below it are never decoded.
     """
     kind = vector_kind(data)
     if kind is not None:
@@ -274,6 +282,9 @@ def open_source(data: bytes, draft_size: tuple[int, int] | None = None) -> tuple
     im = Image.open(io.BytesIO(data))
     before = None
     orientation = _orientation(im)
+    if (top_rows and not draft_size and im.format == "JPEG" and orientation == 1
+            and im.size == top_rows[:2] and 0 < top_rows[2] < im.size[1] and len(im.tile) == 1):
+        return normalize_mode(_decode_top_rows(im, data, top_rows[2])), None
     if draft_size and im.format in ("JPEG", "MPO"):
         full = im.size
         request = draft_size[::-1] if orientation in (5, 6, 7, 8) else draft_size
@@ -283,6 +294,29 @@ def open_source(data: bytes, draft_size: tuple[int, int] | None = None) -> tuple
     if orientation != 1:
         im = ImageOps.exif_transpose(im)
     return normalize_mode(im), before
+
+
+def _decode_top_rows(im: Image.Image, data: bytes, rows: int) -> Image.Image:
+    """The first `rows` rows of a JPEG (`im`, opened from `data`, not loaded).
+
+    The decoder writes rows into an image that is only `rows` high and stops there. libjpeg
+    then reports the early stop from jpeg_finish_decompress ("too little data"), which Pillow
+    passes on as a broken data stream; that is the expected end here. Data that runs out
+    before the last needed row is a truncated file, as for a full decode. Progressive JPEGs
+    decode correctly too, but gain nothing (libjpeg reads every scan before the first row).
+    """
+    codec, _extents, offset, args = im.tile[0]
+    width = im.size[0]
+    core = Image.core.new(im.mode, (width, rows))
+    decoder = Image._getdecoder(im.mode, codec, args, im.decoderconfig)
+    try:
+        decoder.setimage(core, (0, 0, width, rows))
+        consumed, _status = decoder.decode(memoryview(data)[offset:])
+    finally:
+        decoder.cleanup()
+    if consumed >= 0:  # the decoder asks for more data than the file has
+        raise OSError("image file is truncated")
+    return im._new(core)
 
 
 def open_vector(kind: str, data: bytes, options: dict | None = None, max_pixels: int | None = None,

@@ -38,7 +38,8 @@ class RenderResources:
 
     def __init__(self, load_image: Callable[[str], Image.Image],
                  load_bytes: Callable[[str], bytes],
-                 render_stack: Callable[..., Image.Image]):
+                 render_stack: Callable[..., Image.Image],
+                 on_source: Callable[[Image.Image], None] | None = None):
         # Another source image by hash or short hash: upright, mode RGB/RGBA/L/LA.
         self.load_image = load_image
         # The original bytes of another source image (e.g. a TrueType font uploaded as a source).
@@ -46,3 +47,5 @@ class RenderResources:
         # The result of rendering another stack (name, variables[, image hash]) on this render's
         # source image or on the given one, as an image (composition's secondary_stack).
         self.render_stack = render_stack
+        # Called once with the decoded source (after shrink-on-load) before the operations run.
+        self.on_source = on_source

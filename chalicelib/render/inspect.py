@@ -17,11 +17,14 @@ _NAMES = {v: k for k, v in ExifTags.TAGS.items()}
 MAX_TEXT = 256
 
 
-def static_metadata(data: bytes) -> dict:
-    """EXIF (camera, exposure, orientation, GPS) and ICC presence, from the header only."""
+def static_metadata(data: bytes, image: Image.Image | None = None) -> dict:
+    """EXIF (camera, exposure, orientation, GPS) and ICC presence, from the header only.
+
+    `image`: the file already opened from `data` (codecs.identify's ImageInfo.header), which
+    spares a second open and EXIF parse."""
     out: dict = {}
     try:
-        im = Image.open(io.BytesIO(data))
+        im = image if image is not None else Image.open(io.BytesIO(data))
         exif = im.getexif()
         fields = {}
         merged = dict(exif)

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from chalicelib.errors import BadRequest
-from chalicelib.operations import resize
+from chalicelib.operations import crop, resize
 from chalicelib.render import codecs, formats_vector, limits
 from chalicelib.render.context import RenderContext
 
@@ -73,6 +73,18 @@ def draft_size(operations: list, source_size: tuple[int, int], dpr: float) -> tu
         return None
     target = resize.target_size(source_size, opts, dpr)
     return target if target[0] < source_size[0] and target[1] < source_size[1] else None
+
+
+def _first_crop(operations: list, source: dict):
+    """(index, box) when the first pixel operation is a crop whose box does not depend on the
+    pixels (crop.decode_box), for the source's upright size; else None."""
+    for index, (spec, opts) in enumerate(operations):
+        if spec.name == "crop":
+            box = crop.decode_box((source["width"], source["height"]), source, opts)
+            return (index, box) if box is not None else None
+        if spec.name not in PIXEL_FREE_OPERATIONS:
+            return None
+    return None
 
 
 def check_output_size(size: tuple[int, int], max_pixels: int) -> None:
@@ -125,8 +137,21 @@ def _render(data: bytes, source: dict, operations: list, options: dict, max_outp
         decoded = codecs.open_frames(data, MAX_ANIMATION_PIXELS)
         frames, durations, loop, before = decoded.frames, decoded.durations, decoded.loop, None
     else:
-        image, before = codecs.open_source(data, draft_size(operations, (source["width"], source["height"]), dpr))
+        size = (source["width"], source["height"])
+        first_crop = _first_crop(operations, source)
+        if first_crop:
+            image, before = codecs.open_source(data, None, top_rows=(*size, first_crop[1][3]))
+        else:
+            image, before = codecs.open_source(data, draft_size(operations, size, dpr))
+        if first_crop and image.size in (size, (size[0], first_crop[1][3])):
+            # The stack starts with a crop whose box is known before decoding: it is cut here,
+            # and a JPEG was decoded down to the crop's last row only (codecs.open_source).
+            image = image.crop(first_crop[1])
+            check_output_size(image.size, max_output_pixels)
+            operations = operations[:first_crop[0]] + operations[first_crop[0] + 1:]
         frames, durations, loop = [image], [None], 0
+    if resources is not None and resources.on_source is not None:
+        resources.on_source(frames[0])  # e.g. the dominant colour, from pixels decoded anyway
     contexts = [RenderContext(image=f, stack_options=options, source=source, size_before_draft=before,
                               resources=resources) for f in frames]
     delay = None  # the last frame_delay_ms an operation set (addframes: "the last one wins")

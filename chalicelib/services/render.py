@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 
 from chalicelib.errors import BadRequest, NotFound, RokkaError
-from chalicelib.render import codecs, limits, pipeline, signing, stackdef, url
+from chalicelib.render import codecs, inspect, limits, pipeline, signing, stackdef, url
 from chalicelib.render.context import RenderResources
 from chalicelib.services import stats
 from chalicelib.services.cache import CACHE_CONTROL, RenderCache
@@ -191,7 +191,19 @@ class Renderer:
             return pipeline.process(target_data, target.to_dict(), operations, options, self.max_output_pixels,
                                     self._resources(org, target, target_data, headers, depth + 1))
 
-        return RenderResources(load_image=load_image, load_bytes=load_bytes, render_stack=render_stack)
+        def on_source(decoded) -> None:
+            # Static metadata's dominant colour: uploads decode no pixels, so the first render of
+            # an image, which decodes it anyway, records it.
+            if depth == 0 and "dominant_color" not in image.static_metadata:
+                try:
+                    image.static_metadata = {**image.static_metadata,
+                                             "dominant_color": inspect.dominant_color(decoded)}
+                    self.storage.images.save(image)
+                except Exception:  # noqa: BLE001 - metadata must never fail a render
+                    logging.getLogger("rokka").warning("dominant colour failed", exc_info=True)
+
+        return RenderResources(load_image=load_image, load_bytes=load_bytes, render_stack=render_stack,
+                               on_source=on_source)
 
     @staticmethod
     def _response(body: bytes, content_type: str, extra: dict, cacheable: bool = True) -> RenderResult:

@@ -128,7 +128,7 @@ class SourceImages:
             name=u.filename, format=info.format, mimetype=info.mimetype, size=len(u.data),
             width=info.width, height=info.height, created=now_iso(),
             user_metadata=u.user_metadata, dynamic_metadata=u.dynamic_metadata,
-            static_metadata=inspect.static_metadata(u.data), protected=protected, opaque=not info.has_alpha,
+            static_metadata=inspect.static_metadata(u.data, info.header), protected=protected, opaque=not info.has_alpha,
             animated=info.animated)
         # The original goes in first: a record never points at a missing original. If the record
         # cannot be written, the original stored for it goes again (compensation).

@@ -21,10 +21,15 @@ class FileBlobStore:
 
     def put(self, key: str, data: bytes, content_type: str | None = None,
             cache_control: str | None = None) -> None:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Write to a temp file and rename: readers never see a half-written file.
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        path = str(self._path(key))
+        directory = os.path.dirname(path)
+        # Write to a temp file and rename: readers never see a half-written file. The directory
+        # is made only when the temp file cannot be created (the common case needs no mkdir).
+        try:
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+        except FileNotFoundError:
+            os.makedirs(directory, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
@@ -41,7 +46,7 @@ class FileBlobStore:
             return None
 
     def exists(self, key: str) -> bool:
-        return self._path(key).is_file()
+        return os.path.isfile(self._path(key))
 
     def delete(self, key: str) -> None:
         try:

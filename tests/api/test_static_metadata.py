@@ -38,3 +38,17 @@ def test_images_without_metadata_have_no_exif(api):
     item = json_of(api.upload("acme", [("filedata", "p.png", image_bytes("PNG"))]))["items"][0]
     assert "exif" not in item["static_metadata"]
     assert item["static_metadata"]["icc"] == {"present": False, "size": 0}
+
+
+def test_dominant_colour_is_recorded_by_the_first_render(api):
+    from chalicelib import bootstrap
+    im = Image.new("RGB", (300, 200), (200, 30, 40))
+    im.paste((10, 10, 250), (0, 0, 60, 40))  # a small blue corner
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=95)
+    item = json_of(api.upload("acme", [("filedata", "red.jpg", buf.getvalue())]))["items"][0]
+    assert "dominant_color" not in item["static_metadata"]  # the upload decoded no pixels
+    assert bootstrap.services().renderer.handle(f"/acme/dynamic/resize-width-50/{item['hash']}.jpg").status == 200
+    colour = json_of(api.call("GET", f"/sourceimages/acme/{item['hash']}"))["static_metadata"]["dominant_color"]
+    r, g, b = (int(colour[i:i + 2], 16) for i in (0, 2, 4))
+    assert r > 150 and g < 80 and b < 90
