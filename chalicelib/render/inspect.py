@@ -90,8 +90,11 @@ def _gps(exif) -> dict | None:
 
 def dominant_color(image: Image.Image) -> str:
     """The most common colour of a small copy, after quantising to 8 colours, as RRGGBB."""
-    small = image.convert("RGB")
-    small.thumbnail((64, 64))
+    # Shrink first: converting the full image would copy it (96 MB for 24 MP).
+    scale = min(1.0, 64 / max(image.size))
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    small = image.resize(size, Image.Resampling.BOX) if size != image.size else image
+    small = small.convert("RGB")
     quantized = small.quantize(colors=8, method=Image.Quantize.MEDIANCUT)
     palette = quantized.getpalette()
     count, index = max(quantized.getcolors())

@@ -125,6 +125,7 @@ def _render(data: bytes, source: dict, operations: list, options: dict, max_outp
     if not prepared:
         data = prepare_source(data, source, operations)
     vector = codecs.vector_kind(data)
+    cut_at_decode = False  # the first operation, a crop, was applied while decoding
     if vector is not None:
         first_resize = _first_resize(operations)
 
@@ -146,11 +147,14 @@ def _render(data: bytes, source: dict, operations: list, options: dict, max_outp
         if first_crop and image.size in (size, (size[0], first_crop[1][3])):
             # The stack starts with a crop whose box is known before decoding: it is cut here,
             # and a JPEG was decoded down to the crop's last row only (codecs.open_source).
+            if image.size == size and resources is not None and resources.on_source is not None:
+                resources.on_source(image)  # the whole source, before the cut
+            cut_at_decode = True  # (a JPEG decoded in part: on_source waits for another render)
             image = image.crop(first_crop[1])
             check_output_size(image.size, max_output_pixels)
             operations = operations[:first_crop[0]] + operations[first_crop[0] + 1:]
         frames, durations, loop = [image], [None], 0
-    if resources is not None and resources.on_source is not None:
+    if not cut_at_decode and resources is not None and resources.on_source is not None:
         resources.on_source(frames[0])  # e.g. the dominant colour, from pixels decoded anyway
     contexts = [RenderContext(image=f, stack_options=options, source=source, size_before_draft=before,
                               resources=resources) for f in frames]

