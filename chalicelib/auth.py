@@ -9,7 +9,6 @@ import secrets
 import string
 from dataclasses import dataclass
 
-import jwt
 
 from chalicelib.errors import AuthenticationFailed, Forbidden, InvalidToken
 from chalicelib.models import ApiKey, Membership, User, now_iso
@@ -99,6 +98,8 @@ def _bearer(headers: dict) -> str | None:
 def _token_principal(storage: Storage, token: str, secret: str | None, source_ip: str | None) -> Principal:
     if not token or not secret:
         raise InvalidToken("The token is not valid.")
+    import jwt  # only token requests pay for PyJWT (and the crypto it may load) at cold start
+
     try:
         claims = jwt.decode(token, secret, algorithms=[TOKEN_ALGORITHM],
                             options={"require": ["exp", "sub", "expt", KEY_CLAIM]})

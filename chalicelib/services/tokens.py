@@ -9,7 +9,6 @@ from __future__ import annotations
 import ipaddress
 import time
 
-import jwt
 
 from chalicelib import auth
 from chalicelib.auth import Principal
@@ -104,6 +103,8 @@ class ApiTokens:
             "iat": now, "exp": now + expires_in, "expt": expires_in,
             "ips": [_text(n) for n in networks], "rn": renewable,
         }
+        import jwt  # lazily: cold starts of the other routes do not need it
+
         token = jwt.encode(payload, self.secret, algorithm=auth.TOKEN_ALGORITHM)
         return {"token": token, "payload": payload}
 
