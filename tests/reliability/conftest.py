@@ -2,19 +2,16 @@
 server process on a free port."""
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
 
 from chalicelib import bootstrap
 from tests.conftest import Api, signup
+from tests.servers import start_local_server
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,14 +55,6 @@ def aws_app(moto_endpoint):
         bootstrap.reset()
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class LocalServer:
     base: str
@@ -77,23 +66,9 @@ class LocalServer:
 def local_server(tmp_path_factory):
     """localserver.py in its own process (threaded HTTP server, SQLite + files) on a free port."""
     data_dir = tmp_path_factory.mktemp("localserver") / "data"
-    port = free_port()
-    env = {**os.environ, "DATA_DIR": str(data_dir), "PORT": str(port), "HOST": "127.0.0.1",
-           "STORAGE": "local"}
-    for k in ("ALLOW_SIGNUP", "AWS_ENDPOINT_URL", "MAX_SOURCE_PIXELS", "RENDER_TIMEOUT_SECONDS"):
-        env.pop(k, None)
-    log = open(tmp_path_factory.getbasetemp() / f"localserver-{port}.log", "w")
-    proc = subprocess.Popen([sys.executable, "localserver.py"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            requests.get(base + "/operations", timeout=1)
-            break
-        except requests.ConnectionError:
-            if proc.poll() is not None:
-                raise RuntimeError(f"localserver.py exited with {proc.returncode}")
-            time.sleep(0.05)
+    log = open(tmp_path_factory.getbasetemp() / f"localserver-{data_dir.parent.name}.log", "w")
+    unset = dict.fromkeys(("ALLOW_SIGNUP", "AWS_ENDPOINT_URL", "MAX_SOURCE_PIXELS", "RENDER_TIMEOUT_SECONDS"))
+    proc, base, _ = start_local_server(data_dir, {**unset, "STORAGE": "local"}, stdout=log)
     yield LocalServer(base=base, data_dir=data_dir, proc=proc)
     proc.terminate()
     try:

@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -29,7 +27,7 @@ from schemathesis.checks import (  # noqa: E402
 
 from tests.conftest import image_bytes  # noqa: E402
 from tests.security.figures import add, record  # noqa: E402
-from tests.test_commands import free_port  # noqa: E402
+from tests.servers import start_local_server  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 ORG = "schema-org"
@@ -41,19 +39,9 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance]
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("schemathesis")
-    port = free_port()
-    env = {**os.environ, "DATA_DIR": str(tmp / "data"), "PORT": str(port), "HOST": "127.0.0.1"}
     log_path = tmp / "server.log"
     with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "localserver.py"], cwd=ROOT, env=env, stdout=log,
-                                stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            requests.get(base + "/operations", timeout=1)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.1)
+        proc, base, _ = start_local_server(tmp / "data", stdout=log)
     try:
         yield base, log_path
     finally:

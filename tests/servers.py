@@ -1,0 +1,42 @@
+"""Starting localserver.py for tests: a free port, its own data directory, wait until it answers."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_local_server(data_dir, env: dict | None = None, stdout=subprocess.PIPE,
+                       timeout: float = 20.0) -> tuple[subprocess.Popen, str, int]:
+    """localserver.py on a free port; returns (process, base URL, port) once /operations answers."""
+    port = free_port()
+    full_env = {**os.environ, "DATA_DIR": str(data_dir), "PORT": str(port), "HOST": "127.0.0.1", **(env or {})}
+    full_env = {k: v for k, v in full_env.items() if v is not None}  # None removes a variable
+    proc = subprocess.Popen([sys.executable, "localserver.py"], cwd=ROOT, env=full_env, stdout=stdout,
+                            stderr=subprocess.STDOUT, text=stdout is subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            requests.get(base + "/operations", timeout=1)
+            return proc, base, port
+        except requests.ConnectionError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"localserver.py exited with {proc.returncode}") from None
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"localserver.py did not answer on {base} within {timeout}s") from None
+            time.sleep(0.05)
