@@ -1,8 +1,8 @@
-"""Reading headers, opening sources with shrink-on-load, and encoding outputs.
+"""Reading headers and opening sources with shrink-on-load; the output formats table.
 
 Inputs: JPEG, PNG, GIF, WebP, AVIF, TIFF and PSD through Pillow; HEIC/HEIF through pillow-heif;
 SVG and PDF through formats_vector (resvg, pdfium). Outputs: see OUTPUT_FORMATS and
-formats_output. Heavy libraries are imported only by the functions that need them.
+formats_output (the encoders, which import this module, never the reverse). Heavy libraries are imported only by the functions that need them.
 """
 from __future__ import annotations
 
@@ -413,24 +413,3 @@ def flatten(im: Image.Image, color: str) -> Image.Image:
     base = Image.new("RGB", im.size, rgb)
     base.paste(im.convert("RGBA"), mask=im.getchannel("A"))
     return base
-
-
-# --- encoding ------------------------------------------------------------------------------
-
-def encode(im: Image.Image, fmt: str, options: dict) -> bytes:
-    """Encode one image with the stack options (qualities, compression, dpi, interlacing)."""
-    from chalicelib.render import formats_output
-
-    im.info.pop("comment", None)  # a source's comments (Pillow copies them) fail JPEG over 64 KB
-    icc = im.info.get("icc_profile")
-    if icc and (len(icc) < 128 or icc[36:40] != b"acsp" or int.from_bytes(icc[:4], "big") != len(icc)):
-        im.info.pop("icc_profile")  # not an ICC profile: never copied into renders
-
-    return formats_output.encode_still(im, fmt, options)
-
-
-def encode_animation(frames: list, durations: list, loop: int | None, fmt: str, options: dict) -> bytes:
-    """Encode an animation (gif or webp) keeping the frame durations and the loop count."""
-    from chalicelib.render import formats_output
-
-    return formats_output.encode_animation(frames, durations, loop, fmt, options)

@@ -158,6 +158,15 @@ def _gif_frame(im: Image.Image, quality: int, speed: int = LIQ_SPEED) -> Image.I
 
 # --- stills --------------------------------------------------------------------------------
 
+def encode(im: Image.Image, fmt: str, options: dict) -> bytes:
+    """Encode one image with the stack options (qualities, compression, dpi, interlacing)."""
+    im.info.pop("comment", None)  # a source's comments (Pillow copies them) fail JPEG over 64 KB
+    icc = im.info.get("icc_profile")
+    if icc and (len(icc) < 128 or icc[36:40] != b"acsp" or int.from_bytes(icc[:4], "big") != len(icc)):
+        im.info.pop("icc_profile")  # not an ICC profile: never copied into renders
+    return encode_still(im, fmt, options)
+
+
 def encode_still(im: Image.Image, fmt: str, options: dict) -> bytes:
     pil_format, _ = codecs.OUTPUT_FORMATS[fmt]
     out = io.BytesIO()
@@ -223,6 +232,7 @@ def _webp_settings(options: dict, frames: list) -> tuple[list, dict]:
 # --- animations ----------------------------------------------------------------------------
 
 def encode_animation(frames: list, durations: list, loop: int | None, fmt: str, options: dict) -> bytes:
+    """Encode an animation (gif or webp) keeping the frame durations and the loop count."""
     if fmt not in codecs.ANIMATED_OUTPUTS or len(frames) < 2:
         return encode_still(frames[0], fmt, options)
     alpha = any(_has_alpha(f) for f in frames)

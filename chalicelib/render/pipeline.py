@@ -39,7 +39,7 @@ from PIL import Image
 
 from chalicelib.errors import BadRequest
 from chalicelib.operations import crop, resize
-from chalicelib.render import codecs, formats_vector, limits
+from chalicelib.render import codecs, formats_output, formats_vector, limits
 from chalicelib.render.context import RenderContext
 
 # Frames × pixels of one animation (source and result), e.g. 400 frames of 500x500; that is
@@ -202,10 +202,10 @@ def render_pixels(data: bytes, source: dict, operations: list, options: dict, fm
     if options.get("transparency.color"):
         frames = [codecs.flatten(f, options["transparency.color"]) for f in frames]
     if len(frames) > 1:
-        return codecs.encode_animation(frames, result.durations, result.loop, fmt, options), fmt
+        return formats_output.encode_animation(frames, result.durations, result.loop, fmt, options), fmt
     if choose_format is not None:
         fmt = choose_format(frames[0], fmt)
-    return codecs.encode(frames[0], fmt, options), fmt
+    return formats_output.encode(frames[0], fmt, options), fmt
 
 
 def has_visible_alpha(image: Image.Image) -> bool:

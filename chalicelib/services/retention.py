@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from chalicelib.models import SourceImage
-from chalicelib.services.sourceimages import original_key
-from chalicelib.storage.ports import Storage
+from chalicelib.storage.ports import Storage, original_key
 
 RESTORE_DAYS = 30
 PAGE = 500

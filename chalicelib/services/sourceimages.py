@@ -13,7 +13,8 @@ from chalicelib.models import SourceImage, now_iso
 from chalicelib.render import codecs, faces, inspect, limits
 from chalicelib.services import fetch, metadata, stats
 from chalicelib.services.cache import RenderCache
-from chalicelib.storage.ports import Storage
+from chalicelib.services.retention import expired
+from chalicelib.storage.ports import Storage, original_key  # noqa: F401 - original_key re-exported
 
 HASH_RE = re.compile(r"^[0-9a-f]{6,40}$")
 MIN_SHORT_HASH = 6
@@ -30,10 +31,6 @@ class Upload:
     options: dict = field(default_factory=dict)
     # Upload by URL (`url[i]`): fetched by the service before anything else happens.
     url: str | None = None
-
-
-def original_key(org: str, binary_hash: str) -> str:
-    return f"{org}/{binary_hash[:2]}/{binary_hash}"
 
 
 def uploads_from_form(fields: dict[str, list[str]], files: list) -> list[Upload]:
@@ -240,7 +237,6 @@ class SourceImages:
     def restore(self, p: Principal, org: str, ref: str) -> dict:
         auth.authorize(self.storage, p, org, "images:write")
         image = self.resolve(org, ref, include_deleted=True)
-        from chalicelib.services.retention import expired
         if expired(image):
             raise NotFound(f"Source image {ref} was deleted too long ago to be restored.")
         if image.deleted:

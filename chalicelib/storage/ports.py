@@ -109,3 +109,9 @@ class Storage:
     render_index: RenderIndex
     aliases: AliasRepository
     counters: CounterStore
+
+
+def original_key(org: str, binary_hash: str) -> str:
+    """Where `Storage.originals` keeps the bytes of a binary hash (shared by the images of an
+    organization that have the same bytes)."""
+    return f"{org}/{binary_hash[:2]}/{binary_hash}"
