@@ -8,6 +8,7 @@ HOST, PORT and DATA_DIR override the defaults. Threaded; one log line per reques
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import os
 import re
@@ -20,9 +21,16 @@ from urllib.parse import urlsplit
 from chalice.config import Config
 from chalice.local import LocalChalice, LocalGateway, LocalGatewayException
 
+from chalicelib.errors import NotFound, RokkaError, http_error
+
 log = logging.getLogger("rokka.server")
 ORG_HOST_RE = re.compile(r"^([a-z0-9][a-z0-9-]{0,62})\.localhost(?::\d+)?$", re.IGNORECASE)
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
+
+
+def _error(err: RokkaError) -> tuple[int, dict, bytes]:
+    status, body = http_error(err)
+    return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
 
 
 def make_handler(chalice_app, renderer):
@@ -61,7 +69,7 @@ def make_handler(chalice_app, renderer):
 
         def _render(self, path: str):
             if self.command not in ("GET", "HEAD"):
-                return 405, {"Content-Type": "application/json"}, b'{"error":{"code":405,"message":"Method not allowed"}}'
+                return _error(RokkaError("Method not allowed", 405))
             result = renderer().handle(path, urlsplit(self.path).query, dict(self.headers))
             return result.status, result.headers, result.body
 
@@ -79,7 +87,7 @@ def make_handler(chalice_app, renderer):
             except LocalGatewayException:
                 # API Gateway says 403 "Missing Authentication Token" for unknown paths; locally
                 # a plain 404 in rokka's error format is clearer.
-                return 404, {"Content-Type": "application/json"}, b'{"error":{"code":404,"message":"Not found"}}'
+                return _error(NotFound("Not found"))
 
             out_headers = dict(response.get("headers") or {})
             for name, values in (response.get("multiValueHeaders") or {}).items():

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
+from chalicelib import limits
 from chalicelib.errors import RokkaError
 
 
@@ -113,22 +114,21 @@ def settings() -> Settings:
         data_dir=os.path.abspath(os.environ.get("DATA_DIR") or ".data"),
         allow_signup=_bool("ALLOW_SIGNUP", storage == "local"),
         key_pepper=os.environ.get("KEY_PEPPER", DEV_PEPPER),
-        max_upload_bytes=_int("MAX_UPLOAD_BYTES", 100 * 1024 * 1024),
-        # rokka: non-JPEG sources at most 225 MP (15000x15000).
-        max_source_pixels=_int("MAX_SOURCE_PIXELS", 225_000_000),
-        max_output_pixels=_int("MAX_OUTPUT_PIXELS", 100_000_000),
-        max_operations=_int("MAX_OPERATIONS", 30),
-        max_dimension=_int("MAX_DIMENSION", 20000),
-        # Below CloudFront's 30 s origin response timeout, so the client gets our 503, not a 504.
-        render_timeout_seconds=_float("RENDER_TIMEOUT_SECONDS", 25.0),
+        # Defaults of the limits: chalicelib/limits.py.
+        max_upload_bytes=_int("MAX_UPLOAD_BYTES", limits.DEFAULT_MAX_UPLOAD_BYTES),
+        max_source_pixels=_int("MAX_SOURCE_PIXELS", limits.DEFAULT_MAX_SOURCE_PIXELS),
+        max_output_pixels=_int("MAX_OUTPUT_PIXELS", limits.DEFAULT_MAX_OUTPUT_PIXELS),
+        max_operations=_int("MAX_OPERATIONS", limits.DEFAULT_MAX_OPERATIONS),
+        max_dimension=_int("MAX_DIMENSION", limits.DEFAULT_MAX_DIMENSION),
+        render_timeout_seconds=_float("RENDER_TIMEOUT_SECONDS", limits.DEFAULT_RENDER_TIMEOUT_SECONDS),
         sources_bucket=os.environ.get("SOURCES_BUCKET", "rokka-sources"),
         renders_bucket=os.environ.get("RENDERS_BUCKET", "rokka-renders"),
         table_prefix=os.environ.get("TABLE_PREFIX", "rokka-"),
         cloudfront_distribution_id=os.environ.get("CLOUDFRONT_DISTRIBUTION_ID", ""),
         create_resources=_bool("AWS_CREATE_RESOURCES", False),
         render_domain=os.environ.get("RENDER_DOMAIN", ""),
-        max_inline_bytes=_int("RENDER_MAX_INLINE_BYTES", 4_400_000),
-        fetch_timeout=float(_int("FETCH_TIMEOUT_SECONDS", 10)),
+        max_inline_bytes=_int("RENDER_MAX_INLINE_BYTES", limits.DEFAULT_MAX_INLINE_BYTES),
+        fetch_timeout=float(_int("FETCH_TIMEOUT_SECONDS", limits.DEFAULT_FETCH_TIMEOUT_SECONDS)),
         face_detection=_choice("FACE_DETECTION", "opencv" if storage == "local" else "rekognition",
                                ("opencv", "rekognition", "off")),
         fetch_allowed_networks=_networks("FETCH_ALLOWED_NETWORKS"),

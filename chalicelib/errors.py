@@ -1,9 +1,11 @@
 """Typed errors: each carries its HTTP status and public message.
 
-Raised anywhere in the domain; turned into an HTTP response in exactly one
-place (`chalicelib.web.error_response` for the API, the render handler for
-render URLs).
+Raised anywhere in the domain; turned into an HTTP status and body in exactly one
+place, `http_error` below, which both edges call: `chalicelib.web.api_view` for the API
+(and thus localserver.py, which runs the same Chalice app) and `RenderService.handle` for
+render URLs.
 """
+import logging
 
 
 class RokkaError(Exception):
@@ -73,3 +75,12 @@ class ServiceUnavailable(RokkaError):
     of time: 503, the client may try again later."""
 
     status = 503
+
+
+def http_error(exc: BaseException, where: str = "") -> tuple[int, dict]:
+    """The HTTP status and JSON body for any error. A typed error gives its own; anything else
+    is logged with its traceback and becomes a 500 that shows no internals."""
+    if not isinstance(exc, RokkaError):
+        logging.getLogger("rokka").error("unhandled error in %s", where or "request", exc_info=exc)
+        exc = RokkaError("Internal server error")
+    return exc.status, exc.body()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -14,9 +13,8 @@ from chalice import Response
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from chalicelib.errors import BadRequest, RokkaError
+from chalicelib.errors import BadRequest, http_error
 
-log = logging.getLogger("rokka")
 
 JSON = "application/json"
 # Routes accept any request Content-Type: rokka.js sends JSON as text/plain.
@@ -32,8 +30,9 @@ def empty_response(status: int = 204, headers: dict | None = None) -> Response:
     return Response(body="", status_code=status, headers=headers or {})
 
 
-def error_response(err: RokkaError) -> Response:
-    return json_response(err.body(), err.status)
+def error_response(err: BaseException, where: str = "") -> Response:
+    status, body = http_error(err, where)
+    return json_response(body, status)
 
 
 def api_view(fn):
@@ -43,11 +42,8 @@ def api_view(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except RokkaError as err:
-            return error_response(err)
-        except Exception:  # noqa: BLE001 - the one place unexpected errors become a 500
-            log.exception("unhandled error in %s", fn.__name__)
-            return error_response(RokkaError("Internal server error"))
+        except Exception as exc:  # noqa: BLE001 - errors.http_error maps every error
+            return error_response(exc, fn.__name__)
 
     return wrapper
 

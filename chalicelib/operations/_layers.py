@@ -12,13 +12,13 @@ from PIL import Image
 
 from chalicelib.errors import BadRequest
 from chalicelib.operations import crop
+from chalicelib.limits import MAX_LAYER_PIXELS
 
 # Options that name another image (secondary_image, font, frames) take its hash or short hash.
 HASH = r"^[0-9a-f]{6,40}$"
 ANCHOR = crop.ANCHOR
 
 # A layer bigger than this is refused before it is allocated (a 1000 px font on a long text...).
-MAX_LAYER_PIXELS = 50_000_000
 
 
 def rgb(hex_color: str) -> tuple[int, int, int]:

@@ -23,8 +23,8 @@ from PIL import Image
 
 from chalicelib.operations import _layers, resize
 from chalicelib.operations.base import Option, OperationSpec
+from chalicelib.limits import MAX_FRAMES
 
-MAX_FRAMES = 100
 _HEX = _layers.HASH.strip("^$")
 
 OPTIONS = {

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from chalicelib.errors import InvalidOperation
 from chalicelib.operations.base import Option, OperationSpec
+from chalicelib.limits import MAX_CHANGES
 
-MAX_CHANGES = 100
 
 
 def _check(opts: dict) -> None:

@@ -15,6 +15,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from chalicelib.errors import BadRequest
 from chalicelib.render import formats_vector
+from chalicelib.limits import VECTOR_MAX_PIXELS
 
 # Pillow format → (rokka format name, MIME type) for accepted raster sources.
 SOURCE_FORMATS = {
@@ -52,7 +53,6 @@ _ACCEPTED = [f for f in SOURCE_FORMATS if f not in ("MPO", "HEIF")]
 _ANIMATABLE = ("GIF", "WEBP", "PNG", "AVIF")
 _HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs"}
 # Largest raster a vector source (SVG/PDF) may be drawn at when the caller gives no limit.
-VECTOR_MAX_PIXELS = 100_000_000
 _UNSUPPORTED = "The file is not a supported image (JPEG, PNG, GIF, WebP, AVIF, HEIC, TIFF, PSD, SVG or PDF)."
 
 

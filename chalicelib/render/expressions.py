@@ -34,6 +34,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation as _DecimalError
 from typing import Any, Callable
 
 from chalicelib.errors import BadRequest
+from chalicelib.limits import MAX_SOURCE_LENGTH, MAX_NODES, MAX_DEPTH, MAX_POW_RESULT, MAX_EXPONENT, MAX_STRING_LENGTH, MAX_RANGE, MAX_REGEX_LENGTH, MAX_REGEX_SUBJECT, MAX_REGEX_PROGRAM, MAX_REGEX_STEPS
 
 
 class ExpressionError(BadRequest):
@@ -45,34 +46,8 @@ class ExpressionError(BadRequest):
         super().__init__(message, status)
 
 
-# ---------------------------------------------------------------------------
-# Limits. Expressions arrive in unauthenticated render URLs, so every one of
-# them must be cheap to parse and to evaluate, whatever the input.
-# ---------------------------------------------------------------------------
-
-# Bounds tokenizer and parser time and memory, and the parse cache's footprint.
-MAX_SOURCE_LENGTH = 2000
-# Bounds evaluation time: every node is evaluated at most once (no loops).
-MAX_NODES = 500
-# Bounds Python recursion in the parser and the evaluator (no RecursionError).
-MAX_DEPTH = 50
-# `**` results above this are refused: no legitimate image dimension needs
-# them, and huge integer powers would cost CPU and memory.
-MAX_POW_RESULT = 1e15
-# Exponents beyond this are refused before computing anything.
-MAX_EXPONENT = 1000
-# Bounds memory of string results (`~`, string(), lower(), upper()).
-MAX_STRING_LENGTH = 10000
-# Bounds memory and time of `a..b` ranges.
-MAX_RANGE = 1000
-# Bounds the regex program size and the cost of `matches`.
-MAX_REGEX_LENGTH = 200
-MAX_REGEX_SUBJECT = 10000
-# Size of the compiled regex program (counted repetitions are expanded).
-MAX_REGEX_PROGRAM = 2000
-# Hard cap on NFA simulation steps: the engine is linear in subject length
-# times program size, and this caps the product (about 0.3 s at worst).
-MAX_REGEX_STEPS = 2_000_000
+# Limits (chalicelib/limits.py): expressions arrive in unauthenticated render URLs, so every
+# one of them must be cheap to parse and to evaluate, whatever the input.
 
 PHP_INT_MAX = 2**63 - 1
 PHP_INT_MIN = -(2**63)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import io
 
 from chalicelib.errors import BadRequest, RokkaError
+from chalicelib.limits import MAX_DETECTION_SIDE
 
-MAX_DETECTION_SIDE = 1600  # detect on a copy at most this large; boxes are scaled back
 
 
 class FaceDetectionUnavailable(RokkaError):

@@ -31,6 +31,7 @@ import re
 from dataclasses import dataclass
 
 from chalicelib.errors import BadRequest
+from chalicelib.limits import MAX_SVG_BYTES, MAX_SVG_ELEMENTS
 
 SVG_NS = "http://www.w3.org/2000/svg"
 DEFAULT_SVG_SIZE = (300.0, 150.0)
@@ -39,8 +40,6 @@ PDF_MIN_LONG_EDGE = 1000
 SVG_DPI = 96  # CSS pixels per inch: what absolute units inside the SVG mean
 # Rasterising costs about 80 µs per element in one uninterruptible call, so the render time
 # limit cannot stop it: bound the document instead (bytes at upload, elements at render).
-MAX_SVG_BYTES = 10 * 1024 * 1024
-MAX_SVG_ELEMENTS = 50_000
 
 _LENGTH = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(px|in|cm|mm|pt|pc|em|ex|%)?")
 _UNITS = {None: 1.0, "px": 1.0, "in": 96.0, "cm": 96 / 2.54, "mm": 96 / 25.4, "pt": 4 / 3, "pc": 16.0,

@@ -7,6 +7,8 @@ import io
 
 from PIL import ExifTags, Image
 
+from chalicelib.limits import MAX_TEXT
+
 _EXIF_FIELDS = {
     "Make": "make", "Model": "model", "LensModel": "lens_model", "DateTimeOriginal": "date_time_original",
     "DateTime": "date_time", "ExposureTime": "exposure_time", "FNumber": "f_number",
@@ -14,7 +16,6 @@ _EXIF_FIELDS = {
     "Software": "software", "Artist": "artist", "Copyright": "copyright",
 }
 _NAMES = {v: k for k, v in ExifTags.TAGS.items()}
-MAX_TEXT = 256
 
 
 def static_metadata(data: bytes, image: Image.Image | None = None) -> dict:

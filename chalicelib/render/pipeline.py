@@ -31,20 +31,17 @@ Animations
 from __future__ import annotations
 
 import dataclasses
-import os
 import sys
 from dataclasses import dataclass
 
 from PIL import Image
 
 from chalicelib.errors import BadRequest
+from chalicelib.limits import MAX_ANIMATION_PIXELS  # frames x pixels of one animation
 from chalicelib.operations import crop, resize
 from chalicelib.render import codecs, formats_output, formats_vector, limits
 from chalicelib.render.context import RenderContext
 
-# Frames × pixels of one animation (source and result), e.g. 400 frames of 500x500; that is
-# 400 MB as RGBA, decoded at once. Environment variable MAX_ANIMATION_PIXELS overrides it.
-MAX_ANIMATION_PIXELS = int(os.environ.get("MAX_ANIMATION_PIXELS", 100_000_000))
 DEFAULT_FRAME_DELAY_MS = 100
 # Operations that leave pixels alone: they do not stop shrink-on-load or SVG text output.
 PIXEL_FREE_OPERATIONS = ("noop", "svgdynamic", "svg2bitmap")

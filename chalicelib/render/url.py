@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote
 
 from chalicelib.errors import BadRequest
+from chalicelib.limits import MAX_PATH
 
 HASH_RE = re.compile(r"^[0-9a-f]{6,40}$")
 ALIAS_RE = re.compile(r"^-_([a-zA-Z0-9_]+)_-$")
 FORMAT_RE = re.compile(r"^[a-z0-9]{2,5}$")
 STACK_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
 ORG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-MAX_PATH = 4096
 ACCEPT_TOKENS = ("avif", "webp")
 V_SUFFIX_RE = re.compile(r"(?:~|%7[eE])v([0-9a-f]{16})$")
 # Requested formats that autoformat may replace (and whose cache keys carry the Accept token).

@@ -10,10 +10,10 @@ from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound
 from chalicelib.models import ROLES, Membership, Organization, User, now_iso
 from chalicelib.render.signing import new_signing_key
 from chalicelib.storage.ports import Storage
+from chalicelib.limits import MAX_KEYS_PER_USER
 
 ORG_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MAX_KEYS_PER_USER = 5
 
 
 def validate_org_name(name: str) -> str:

@@ -15,8 +15,8 @@ import time
 from urllib.parse import urljoin, urlsplit
 
 from chalicelib.errors import BadRequest
+from chalicelib.limits import MAX_REDIRECTS
 
-MAX_REDIRECTS = 5
 CHUNK = 64 * 1024
 
 

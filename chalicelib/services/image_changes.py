@@ -15,8 +15,8 @@ from chalicelib.models import SourceImage, now_iso
 from chalicelib.render import faces
 from chalicelib.services import metadata, stats
 from chalicelib.services.sourceimages import SourceImages, original_key
+from chalicelib.limits import MAX_BULK_COPY, MAX_NAME_LENGTH
 
-MAX_BULK_COPY = 100
 
 
 class Change:
@@ -113,7 +113,7 @@ class ImageChanges:
         return image
 
     def rename(self, p: Principal, org: str, ref: str, name) -> None:
-        if not isinstance(name, str) or not name.strip() or len(name) > 255:
+        if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH:
             raise BadRequest("The body must be the new name as a JSON string.")
         image = self._writable(p, org, ref)
         image.name = name

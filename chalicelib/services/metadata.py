@@ -8,12 +8,12 @@ import re
 from datetime import datetime
 
 from chalicelib.errors import BadRequest
+from chalicelib.limits import MAX_AREA_VALUE
 
 USER_FIELD_RE = re.compile(r"^(?:(str|text|int|double|date|latlon|array|array_text):)?([a-z0-9_]{1,54})$")
 AREA_NAME_RE = re.compile(r"^[a-zA-Z0-9_]+$")
 # int fields are 64-bit, as in rokka's search index; larger numbers overflowed the index (500).
 MAX_INT = 2**63 - 1
-MAX_AREA_VALUE = 10**9
 
 
 def _not_json(constant: str):

@@ -13,8 +13,8 @@ from chalicelib.auth import Principal
 from chalicelib.errors import BadRequest, NotFound
 from chalicelib.services.cache import RenderCache
 from chalicelib.storage.ports import Storage
+from chalicelib.limits import MAX_WHITELIST
 
-MAX_WHITELIST = 100
 
 
 def _bool(name: str, value) -> bool:

@@ -9,16 +9,16 @@ import json
 import logging
 from dataclasses import dataclass, field
 
-from chalicelib.errors import BadRequest, NotFound, RokkaError
+from chalicelib.errors import BadRequest, NotFound, http_error
 from chalicelib.render import codecs, inspect, limits, pipeline, signing, stackdef, url
 from chalicelib.render.context import RenderResources
 from chalicelib.services import stats
 from chalicelib.services.cache import CACHE_CONTROL, RenderCache
 from chalicelib.services.sourceimages import SourceImages, original_key
 from chalicelib.storage.ports import Storage
+from chalicelib.limits import MAX_STACK_NESTING
 
 ERROR_CACHE_CONTROL = "public, max-age=60"
-MAX_STACK_NESTING = 5  # rokka allows compositions nested five deep
 SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 VIDEO_FORMATS = ("mp4", "webm", "m3u", "m3u8", "ts", "mov")
 
@@ -59,11 +59,8 @@ class Renderer:
             result = self.render(path, query_string, headers or {})
             stats.downloaded(self.storage, path.strip("/").split("/")[0], len(result.body))  # org-first path
             return result
-        except RokkaError as err:
-            return _error(err)
-        except Exception:  # noqa: BLE001 - the render edge answers 500 without internals
-            logging.getLogger("rokka").exception("render failed: %s", path)
-            return _error(RokkaError("Internal server error"))
+        except Exception as exc:  # noqa: BLE001 - errors.http_error maps every error
+            return _error(exc, f"render {path}")
 
     def render(self, path: str, query_string: str, headers: dict) -> RenderResult:
         req = url.parse(path, query_string, _header(headers, "accept"))
@@ -290,10 +287,11 @@ def _header(headers: dict, name: str):
     return None
 
 
-def _error(err: RokkaError) -> RenderResult:
+def _error(exc: BaseException, where: str) -> RenderResult:
+    status, body = http_error(exc, where)
     # 5xx (timeouts, throttled storage) are transient: the CDN must not keep them.
-    cache_control = ERROR_CACHE_CONTROL if err.status < 500 else "no-store"
-    return RenderResult(err.status, json.dumps(err.body()).encode(),
+    cache_control = ERROR_CACHE_CONTROL if status < 500 else "no-store"
+    return RenderResult(status, json.dumps(body).encode(),
                         {"Content-Type": "application/json", "Cache-Control": cache_control})
 
 

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 from chalicelib.models import SourceImage
 from chalicelib.storage.ports import Storage, original_key
+from chalicelib.limits import RESTORE_DAYS
 
-RESTORE_DAYS = 30
 PAGE = 500
 
 

@@ -22,11 +22,8 @@ from chalicelib.auth import Principal
 from chalicelib.errors import BadRequest
 from chalicelib.services.sourceimages import SourceImages
 from chalicelib.storage import search_keys
+from chalicelib.limits import MAX_LIMIT, MAX_MATCHES, MAX_FACET_VALUES, MAX_OFFSET
 
-MAX_LIMIT = 2000
-MAX_MATCHES = 10_000
-MAX_FACET_VALUES = 1000
-MAX_OFFSET = 2**31 - 1
 RESERVED = {"limit", "offset", "sort", "deleted", "facets", "operator", "binaryHash", "binaryhash", "cursor"}
 _RANGE_RE = re.compile(r"^([\[{])(.*),(.*)([\]}])$")
 

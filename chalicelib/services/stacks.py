@@ -10,9 +10,9 @@ from chalicelib.models import Stack, now_iso
 from chalicelib.render import stackdef
 from chalicelib.services.cache import RenderCache
 from chalicelib.storage.ports import Storage
+from chalicelib.limits import MAX_PAGE_NUMBER
 
 STACK_NAME_RE = re.compile(r"^[A-Za-z0-9_\-]{1,100}$")
-MAX_PAGE_NUMBER = 2**31 - 1
 
 
 def page_number(raw, default: int) -> int:

@@ -20,12 +20,12 @@ from chalicelib.auth import Principal
 from chalicelib.errors import BadRequest
 from chalicelib.models import SourceImage
 from chalicelib.storage.ports import Storage
+from chalicelib.limits import MAX_DAYS
 
 FILES = "number_of_files"
 SPACE = "space_in_bytes"
 DOWNLOADED = "bytes_downloaded"
 DEFAULT_DAYS = 30
-MAX_DAYS = 731
 BEGINNING = "0000"
 
 log = logging.getLogger("rokka")

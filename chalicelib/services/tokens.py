@@ -13,11 +13,9 @@ import time
 from chalicelib import auth
 from chalicelib.auth import Principal
 from chalicelib.errors import BadRequest, Forbidden
+from chalicelib.limits import MAX_EXPIRES_IN, MAX_IPS, MAX_ADDRESSES
 
 DEFAULT_EXPIRES_IN = 86400
-MAX_EXPIRES_IN = 30 * 86400
-MAX_IPS = 10
-MAX_ADDRESSES = 10_000
 REQUEST_IP = "request_ip"
 
 

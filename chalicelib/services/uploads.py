@@ -16,6 +16,7 @@ import uuid
 from chalicelib import auth
 from chalicelib.auth import Principal
 from chalicelib.errors import BadRequest, NotFound, RokkaError
+from chalicelib.limits import MAX_NAME_LENGTH
 from chalicelib.models import now_iso
 from chalicelib.services import metadata
 from chalicelib.services.sourceimages import SourceImages, Upload
@@ -40,7 +41,7 @@ class DirectUploads:
     def start(self, p: Principal, org: str, body: dict) -> dict:
         auth.authorize(self.storage, p, org, "images:upload")
         filename = body.get("filename") or "image"
-        if not isinstance(filename, str) or "/" in filename or len(filename) > 255:
+        if not isinstance(filename, str) or "/" in filename or len(filename) > MAX_NAME_LENGTH:
             raise BadRequest("filename must be a plain file name")
         # Validate the metadata now, so a bad request fails before any byte is uploaded.
         manifest = {

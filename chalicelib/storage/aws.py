@@ -15,6 +15,7 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError, ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError, \
     ReadTimeoutError
 
+from chalicelib import limits
 from chalicelib.errors import Conflict, ServiceUnavailable
 from chalicelib.models import Alias, ApiKey, Membership, Organization, SourceImage, Stack, User
 from chalicelib.storage import aws_schema, search_keys
@@ -587,7 +588,7 @@ class DynamoCounters:
 class CloudFrontPurger:
     """Invalidates CDN paths after renders were dropped from S3."""
 
-    MAX_EXACT_PATHS = 100
+    MAX_EXACT_PATHS = limits.MAX_EXACT_PATHS
 
     def __init__(self, distribution_id: str):
         self.distribution_id = distribution_id

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from chalicelib.errors import BadRequest
+from chalicelib.limits import REKOGNITION_MAX_BYTES
 from chalicelib.storage.aws import client
 
-MAX_BYTES = 5 * 1024 * 1024  # Rekognition's limit for image bytes in the request
+MAX_BYTES = REKOGNITION_MAX_BYTES
 
 
 def detect_faces(data: bytes) -> list[tuple[float, float, float, float]]:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
+from chalicelib.limits import MAX_VALUE_LENGTH
+
 SEP = "\x1f"  # between the encoded value and the hash; never part of a stored value
 NUMBER_OFFSET = 10 ** 15  # numbers in ±1e15 sort correctly as fixed-width positive strings
-MAX_VALUE_LENGTH = 256
 
 BUILTIN_TYPES = {
     "hash": "str", "short_hash": "str", "binaryhash": "str", "mimetype": "str", "format": "str",
