@@ -176,8 +176,7 @@ def _variable(value, variables, image_props, options, request):
 
 
 def _eval(source: str, image_props, options, request, variables):
-    names = {"image": image_props, "options": options, "request": request}
-    return expressions.evaluate(source, names, variables)
+    return expressions.evaluate(source, expressions.variables.names(image_props, options, request), variables)
 
 
 def _with_defaults(options: dict) -> dict:
