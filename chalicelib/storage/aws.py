@@ -1,85 +1,23 @@
-"""AWS adapters: S3 for blobs, DynamoDB for metadata. Records are stored as a JSON `doc`
-next to the key and index attributes, like the SQLite adapter.
+"""AWS adapters for metadata: DynamoDB repositories. Records are stored as a JSON `doc` next to
+the key and index attributes, like the SQLite adapter.
 
-boto3 clients are created lazily and reused (one per service per process).
+Blobs (S3) and the CDN purger are in aws_blobs.py, the boto3 clients in aws_clients.py; their
+names are re-exported here, where callers and tests have always found them.
 """
 from __future__ import annotations
 
 import json
-import os
-import threading
 import time
 
-import boto3
-from botocore.config import Config as BotoConfig
-from botocore.exceptions import ClientError, ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError, \
-    ReadTimeoutError
+from botocore.exceptions import ClientError
 
-from chalicelib import limits
 from chalicelib.errors import Conflict, ServiceUnavailable
 from chalicelib.models import Alias, ApiKey, Membership, Organization, SourceImage, Stack, User
-from chalicelib.storage import aws_schema, search_keys
-
-_clients: dict[str, object] = {}
-_lock = threading.Lock()
-
-
-def client(service: str):
-    """One boto3 client per service; AWS_ENDPOINT_URL (moto, LocalStack) is honoured by boto3.
-
-    Retries: botocore's standard mode, 4 attempts (3 retries) with jittered exponential backoff
-    (base 1 s for throttling, 25-50 ms for 5xx; botocore's retry quota applies), for throttling,
-    5xx and connection errors. At most ~7 s of throttling backoff per call, so a request still
-    answers within the API Lambda's 29 s after a few throttled calls. Writes stay correct under
-    a retry (creates are conditional, transactions carry an idempotency token, PutObject
-    rewrites the same bytes); a counter update (stats) may count twice after an ambiguous 5xx.
-    ("adaptive" mode would also rate-limit the client itself for a while after a throttle:
-    seconds of sleep inside later API requests.) What still fails after the retries becomes a
-    ServiceUnavailable (503 with rokka's error JSON), here, for every call of every adapter.
-    """
-    with _lock:
-        if service not in _clients:
-            region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-            config = BotoConfig(retries={"total_max_attempts": 4, "mode": "standard"}, max_pool_connections=32)
-            c = boto3.session.Session().client(service, region_name=region, config=config)
-            c.meta.events.register("after-call", _unavailable_after_call)
-            c.meta.events.register("after-call-error", _unavailable_after_error)
-            _clients[service] = c
-        return _clients[service]
-
-
-# Error codes AWS uses for throttling (after botocore's retries these mean "busy, try later").
-THROTTLING_CODES = frozenset({
-    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException", "RequestThrottled",
-    "TooManyRequestsException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
-    "BandwidthLimitExceeded", "SlowDown", "PriorRequestNotComplete",
-})
-_CONNECTION_ERRORS = (EndpointConnectionError, ConnectionClosedError, ConnectTimeoutError, ReadTimeoutError)
-
-
-def _unavailable_after_call(http_response, parsed, model, **_kwargs) -> None:
-    """botocore's after-call event: the final answer after retries. Throttling and 5xx become a
-    ServiceUnavailable instead of a ClientError (which the API would answer with a 500)."""
-    status = getattr(http_response, "status_code", 200)
-    code = (parsed or {}).get("Error", {}).get("Code", "")
-    if status >= 500 or code in THROTTLING_CODES:
-        raise ServiceUnavailable(f"The storage service is busy or unavailable ({model.service_model.service_id} "
-                                 f"{model.name}: {code or status}); try again later.")
-
-
-def _unavailable_after_error(exception, **_kwargs) -> None:
-    """botocore's after-call-error event: no answer at all (connection refused/reset, timeouts)."""
-    if isinstance(exception, _CONNECTION_ERRORS):
-        raise ServiceUnavailable("The storage service cannot be reached; try again later.") from exception
-
-
-def reset_clients() -> None:
-    with _lock:
-        _clients.clear()
-
-
-def _code(err: ClientError) -> str:
-    return err.response.get("Error", {}).get("Code", "")
+from chalicelib.storage import search_keys
+from chalicelib.storage.aws_blobs import CloudFrontPurger, S3BlobStore  # noqa: F401 - re-exported
+from chalicelib.storage.aws_clients import (  # noqa: F401 - re-exported
+    THROTTLING_CODES, _code, client, ensure_resources, reset_clients,
+)
 
 
 def _s(value: str) -> dict:
@@ -92,55 +30,6 @@ def _doc(record) -> dict:
 
 def _load(item: dict | None):
     return json.loads(item["doc"]["S"]) if item else None
-
-
-# --- S3 --------------------------------------------------------------------------------------
-
-class S3BlobStore:
-    def __init__(self, bucket: str):
-        self.bucket = bucket
-
-    def put(self, key: str, data: bytes, content_type: str | None = None,
-            cache_control: str | None = None) -> None:
-        extra = {}
-        if content_type:
-            extra["ContentType"] = content_type
-        if cache_control:
-            extra["CacheControl"] = cache_control
-        client("s3").put_object(Bucket=self.bucket, Key=key, Body=data, **extra)
-
-    def get(self, key: str) -> bytes | None:
-        try:
-            return client("s3").get_object(Bucket=self.bucket, Key=key)["Body"].read()
-        except ClientError as err:
-            if _code(err) in ("NoSuchKey", "404"):
-                return None
-            raise
-
-    def exists(self, key: str) -> bool:
-        try:
-            client("s3").head_object(Bucket=self.bucket, Key=key)
-            return True
-        except ClientError as err:
-            if _code(err) in ("404", "NoSuchKey", "NotFound"):
-                return False
-            raise
-
-    def delete(self, key: str) -> None:
-        client("s3").delete_object(Bucket=self.bucket, Key=key)
-
-    def presigned_post(self, key: str, max_bytes: int, expires: int) -> dict:
-        """A browser-style POST upload straight to S3 for one key, limited in size."""
-        post = client("s3").generate_presigned_post(
-            Bucket=self.bucket, Key=key, ExpiresIn=expires,
-            Conditions=[["content-length-range", 1, max_bytes]])
-        return {"url": post["url"], "fields": post["fields"]}
-
-    def list(self, prefix: str) -> list[str]:
-        keys = []
-        for page in client("s3").get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
-            keys.extend(o["Key"] for o in page.get("Contents", []))
-        return sorted(keys)
 
 
 # --- DynamoDB --------------------------------------------------------------------------------
@@ -583,49 +472,3 @@ class DynamoCounters:
         items = self.t.query("#s = :s AND #p BETWEEN :a AND :b", {":s": f"{org}#{name}", ":a": start, ":b": end},
                              names={"#s": "scope", "#p": "period"})
         return {i["period"]["S"]: int(i["value"]["N"]) for i in items}
-
-
-class CloudFrontPurger:
-    """Invalidates CDN paths after renders were dropped from S3."""
-
-    MAX_EXACT_PATHS = limits.MAX_EXACT_PATHS
-
-    def __init__(self, distribution_id: str):
-        self.distribution_id = distribution_id
-
-    def __call__(self, org: str, paths: list[str]) -> None:
-        if len(paths) > self.MAX_EXACT_PATHS:
-            paths = [f"/{org}/*"]
-        client("cloudfront").create_invalidation(
-            DistributionId=self.distribution_id,
-            InvalidationBatch={"Paths": {"Quantity": len(paths), "Items": paths},
-                               "CallerReference": f"rokka-{time.time_ns()}"})
-
-
-def ensure_resources(prefix: str, buckets: list[str]) -> None:
-    """Create missing tables and buckets (dev switch AWS_CREATE_RESOURCES; never in deployed stages)."""
-    ddb = client("dynamodb")
-    existing = set()
-    for page in ddb.get_paginator("list_tables").paginate():
-        existing.update(page["TableNames"])
-    for name in aws_schema.TABLES:
-        if prefix + name not in existing:
-            try:
-                ddb.create_table(**aws_schema.create_table_kwargs(name, prefix + name))
-                ddb.get_waiter("table_exists").wait(TableName=prefix + name)
-            except ClientError as err:
-                if _code(err) != "ResourceInUseException":
-                    raise
-    s3 = client("s3")
-    have = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
-    region = s3.meta.region_name
-    for bucket in buckets:
-        if bucket not in have:
-            kwargs = {"Bucket": bucket}
-            if region and region != "us-east-1":
-                kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
-            try:
-                s3.create_bucket(**kwargs)
-            except ClientError as err:
-                if _code(err) not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-                    raise

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from chalicelib.errors import BadRequest
 from chalicelib.limits import REKOGNITION_MAX_BYTES
-from chalicelib.storage.aws import client
+from chalicelib.storage.aws_clients import client
 
 MAX_BYTES = REKOGNITION_MAX_BYTES
 
