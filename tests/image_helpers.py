@@ -1,6 +1,8 @@
 """Small image builders and assertions for operation tests; every image is made in code."""
 from __future__ import annotations
 
+import io
+
 from PIL import Image, ImageChops, ImageDraw, ImageStat
 
 from chalicelib.operations import registry
@@ -62,3 +64,13 @@ def similarity(a: Image.Image, b: Image.Image) -> float:
     assert a.size == b.size, f"sizes differ: {a.size} != {b.size}"
     diff = ImageChops.difference(a.convert("RGBA"), b.convert("RGBA"))
     return 1 - sum(ImageStat.Stat(diff).mean) / (4 * 255)
+
+
+def saved(im: Image.Image, fmt: str, **kw) -> bytes:
+    """`im` encoded as Pillow format `fmt` (HEIF through pillow-heif)."""
+    if fmt == "HEIF":
+        from chalicelib.render import codecs
+        codecs.register_heif()
+    buf = io.BytesIO()
+    im.save(buf, fmt, **kw)
+    return buf.getvalue()

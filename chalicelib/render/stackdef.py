@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from chalicelib.errors import BadRequest, InvalidOperation
 from chalicelib.operations import registry
 from chalicelib.render import expressions, stack_options
-from chalicelib.render.url import Expr, RenderRequest
+from chalicelib.render.url import Expr, RenderRequest, header as _header
 
 
 @dataclass
@@ -187,10 +187,3 @@ def _with_defaults(options: dict) -> dict:
 
 def _truthy(value) -> bool:
     return value not in (None, False, 0, 0.0, "", "0", [], {})
-
-
-def _header(headers: dict, name: str):
-    for k, v in (headers or {}).items():
-        if k.lower() == name:
-            return v
-    return None

@@ -56,6 +56,14 @@ class RenderRequest:
     accept_token: str | None = None
 
 
+def header(headers: dict | None, name: str):
+    """A request header by lower-case name, whatever case the client (or CloudFront) sent."""
+    for k, v in (headers or {}).items():
+        if k.lower() == name:
+            return v
+    return None
+
+
 def accept_token_for(accept: str | None) -> str | None:
     """The best modern format an Accept header names (the CloudFront Function does the same)."""
     accept = accept or ""

@@ -63,7 +63,7 @@ class Renderer:
             return _error(exc, f"render {path}")
 
     def render(self, path: str, query_string: str, headers: dict) -> RenderResult:
-        req = url.parse(path, query_string, _header(headers, "accept"))
+        req = url.parse(path, query_string, url.header(headers, "accept"))
         if req.format in VIDEO_FORMATS:
             raise BadRequest(f"Video output ({req.format}) is not supported by this server.")
         if req.format not in codecs.OUTPUT_FORMATS:
@@ -279,12 +279,6 @@ def sniff_mimetype(data: bytes) -> str | None:
         return "image/avif" if brand in (b"avif", b"avis") else "image/heic"
     return None
 
-
-def _header(headers: dict, name: str):
-    for k, v in (headers or {}).items():
-        if k.lower() == name:
-            return v
-    return None
 
 
 def _error(exc: BaseException, where: str) -> RenderResult:

@@ -381,30 +381,42 @@ class DynamoImages:
         return [i["skey"]["S"].rsplit(search_keys.SEP, 1)[1] for i in items if i["skey"]["S"] < high]
 
 
-class DynamoStacks:
-    def __init__(self, prefix: str):
-        self.t = _Table(prefix, "stacks")
+class _OrgNamedRecords:
+    """Records keyed by organization and name (stacks, aliases): get, create-if-absent, save, delete."""
 
-    def get(self, org: str, name: str) -> Stack | None:
+    table = record = label = None
+
+    def __init__(self, prefix: str):
+        self.t = _Table(prefix, self.table)
+
+    @staticmethod
+    def _name(record) -> str:
+        return record.name
+
+    def get(self, org: str, name: str):
         doc = _load(self.t.get(organization=org, name=name))
-        return Stack.from_dict(doc) if doc else None
+        return self.record.from_dict(doc) if doc else None
+
+    def _item(self, record) -> dict:
+        return {"organization": _s(record.organization), "name": _s(self._name(record)), "doc": _doc(record)}
+
+    def create(self, record) -> None:
+        if not self.t.put(self._item(record), "attribute_not_exists(#n)", {"#n": "name"}):
+            raise Conflict(f"{self.label} {self._name(record)} already exists")
+
+    def save(self, record) -> None:
+        self.t.put(self._item(record))
+
+    def delete(self, org: str, name: str) -> bool:
+        return self.t.delete({"organization": org, "name": name})
+
+
+class DynamoStacks(_OrgNamedRecords):
+    table, record, label = "stacks", Stack, "Stack"
 
     def list(self, org: str, limit: int, offset: int) -> list[Stack]:
         items = self.t.query("organization = :o", {":o": org}, limit=offset + limit)
         return [Stack.from_dict(_load(i)) for i in items[offset:]]
-
-    def _item(self, stack: Stack) -> dict:
-        return {"organization": _s(stack.organization), "name": _s(stack.name), "doc": _doc(stack)}
-
-    def create(self, stack: Stack) -> None:
-        if not self.t.put(self._item(stack), "attribute_not_exists(#n)", {"#n": "name"}):
-            raise Conflict(f"Stack {stack.name} already exists")
-
-    def save(self, stack: Stack) -> None:
-        self.t.put(self._item(stack))
-
-    def delete(self, org: str, name: str) -> bool:
-        return self.t.delete({"organization": org, "name": name})
 
 
 class DynamoRenderIndex:
@@ -435,26 +447,12 @@ class DynamoRenderIndex:
                                    for k in keys])
 
 
-class DynamoAliases:
-    def __init__(self, prefix: str):
-        self.t = _Table(prefix, "aliases")
+class DynamoAliases(_OrgNamedRecords):
+    table, record, label = "aliases", Alias, "Alias"
 
-    def get(self, org: str, name: str) -> Alias | None:
-        doc = _load(self.t.get(organization=org, name=name))
-        return Alias.from_dict(doc) if doc else None
-
-    def _item(self, alias: Alias) -> dict:
-        return {"organization": _s(alias.organization), "name": _s(alias.alias), "doc": _doc(alias)}
-
-    def create(self, alias: Alias) -> None:
-        if not self.t.put(self._item(alias), "attribute_not_exists(#n)", {"#n": "name"}):
-            raise Conflict(f"Alias {alias.alias} already exists")
-
-    def save(self, alias: Alias) -> None:
-        self.t.put(self._item(alias))
-
-    def delete(self, org: str, name: str) -> bool:
-        return self.t.delete({"organization": org, "name": name})
+    @staticmethod
+    def _name(record) -> str:
+        return record.alias
 
 
 class DynamoCounters:

@@ -12,6 +12,8 @@ import zlib
 
 from PIL import Image, ImageDraw
 
+from tests.image_helpers import saved
+
 RED, BLUE = (230, 20, 20), (20, 20, 230)
 
 
@@ -21,15 +23,6 @@ def _picture(size=(64, 48), mode="RGB") -> Image.Image:
     im = Image.new(mode, size, RED if mode == "RGB" else (*RED, 255))
     ImageDraw.Draw(im).rectangle((size[0] // 2, 0, size[0], size[1]), fill=BLUE)
     return im
-
-
-def saved(im: Image.Image, fmt: str, **kw) -> bytes:
-    if fmt == "HEIF":
-        from chalicelib.render import codecs
-        codecs.register_heif()
-    buf = io.BytesIO()
-    im.save(buf, fmt, **kw)
-    return buf.getvalue()
 
 
 def animation(fmt: str) -> bytes:

@@ -11,20 +11,13 @@ from PIL import Image, ImageDraw
 
 from chalicelib.render import codecs, formats_vector, pipeline
 from tests.conftest import json_of
+from tests.image_helpers import saved
 from tests.render.test_render import decoded, make_stack, render
 
 RED, GREEN, BLUE = (230, 20, 20), (20, 200, 20), (20, 20, 230)
 
 
 # --- generated sources -------------------------------------------------------------------------
-
-def saved(im, fmt, **kw) -> bytes:
-    if fmt == "HEIF":
-        codecs.register_heif()
-    buf = io.BytesIO()
-    im.save(buf, fmt, **kw)
-    return buf.getvalue()
-
 
 def two_tone(size=(80, 60), mode="RGB") -> Image.Image:
     """Left half red, right half blue."""
