@@ -4,13 +4,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
 from dataclasses import dataclass, field
 
 from chalicelib import auth
 from chalicelib.auth import Principal
 from chalicelib.errors import BadRequest, Forbidden, NotFound
 from chalicelib.models import SourceImage, now_iso
-from chalicelib.render import codecs, faces, inspect, limits
+from chalicelib.render import codecs, faces, inspect, integrity, limits
 from chalicelib.services import fetch, metadata, stats
 from chalicelib.services.cache import RenderCache
 from chalicelib.storage.ports import Storage
@@ -30,6 +31,26 @@ class Upload:
     options: dict = field(default_factory=dict)
     # Upload by URL (`url[i]`): fetched by the service before anything else happens.
     url: str | None = None
+    # SHA-1 of data, set by identify (computed beside the integrity check).
+    binary_hash: str | None = None
+
+
+class _Sha1(threading.Thread):
+    """hashlib.sha1(data).hexdigest() in a thread (only for data large enough to gain)."""
+
+    def __init__(self, data: bytes):
+        super().__init__(daemon=True)
+        self.data, self.digest = data, None
+        if len(data) >= 256 * 1024:
+            self.start()
+
+    def run(self) -> None:
+        self.digest = hashlib.sha1(self.data).hexdigest()
+
+    def hexdigest(self) -> str:
+        if self.ident is not None:
+            self.join()
+        return self.digest or hashlib.sha1(self.data).hexdigest()
 
 
 def original_key(org: str, binary_hash: str) -> str:
@@ -111,11 +132,17 @@ class SourceImages:
             raise BadRequest(f"{u.filename}: larger than {self.max_upload_bytes} bytes")
         if not u.data:
             raise BadRequest(f"{u.filename}: the file is empty")
-        return codecs.identify(u.data, self.max_source_pixels)
+        info = codecs.identify(u.data, self.max_source_pixels)
+        # The pixel data must decode (corrupt → 400, nothing stored). SHA-1 releases the GIL, so
+        # it runs on another core meanwhile: the check adds little to an upload's latency.
+        hasher = _Sha1(u.data)
+        integrity.verify(u.data, info.format)
+        u.binary_hash = hasher.hexdigest()
+        return info
 
     def register(self, org: str, u: Upload, info: codecs.ImageInfo) -> SourceImage:
         """Store the original (once per binary) and the record; idempotent for the same input."""
-        binary_hash = hashlib.sha1(u.data).hexdigest()
+        binary_hash = u.binary_hash or hashlib.sha1(u.data).hexdigest()
         protected = bool(u.options.get("protected", False))
         if metadata.needs_face_detection(u.dynamic_metadata):
             u.dynamic_metadata = {**u.dynamic_metadata, "detection_face": faces.detect(u.data, self.face_detection)}
