@@ -12,7 +12,8 @@ docs/performance.md, "Upload integrity check"):
   (never held in memory) to exactly the size the header declares; animated PNGs: every frame.
 - GIF, WebP, AVIF, HEIC, TIFF, PSD: decoded by Pillow (every frame of animations).
 - SVG: the whole document parsed with the safe parser (identify reads the root only).
-- PDF: page 1 drawn by pdfium at thumbnail scale. Fonts: a glyph is drawn.
+- PDF: page 1 drawn by pdfium at thumbnail scale. Fonts: the table directory fits the file and
+  a glyph is drawn.
 
 Corrupt files raise BadRequest (400); nothing has been stored at that point.
 """
@@ -183,6 +184,14 @@ def _check_pdf(data: bytes) -> None:
 
 
 def _check_font(data: bytes) -> None:
+    """Every table of the sfnt directory lies inside the file (FreeType opens truncated fonts
+    and fails only on the glyphs it cannot find), and a glyph draws."""
     from PIL import ImageFont
 
+    if not data.startswith(b"ttcf"):
+        count = struct.unpack(">H", data[4:6])[0]
+        for i in range(count):
+            offset, length = struct.unpack(">II", data[12 + 16 * i + 8:12 + 16 * i + 16])
+            if offset + length > len(data):
+                raise BadRequest("The font file is truncated.")
     ImageFont.truetype(io.BytesIO(data), 12).getmask("Ag")
