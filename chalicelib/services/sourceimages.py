@@ -11,7 +11,7 @@ from chalicelib import auth
 from chalicelib.auth import Principal
 from chalicelib.errors import BadRequest, Forbidden, NotFound
 from chalicelib.models import SourceImage, now_iso
-from chalicelib.render import codecs, faces, inspect, integrity, limits
+from chalicelib.render import codecs, faces, inspect, integrity, limits, optimize
 from chalicelib.services import fetch, metadata, stats
 from chalicelib.services.cache import RenderCache
 from chalicelib.storage.ports import Storage
@@ -86,6 +86,8 @@ def uploads_from_form(fields: dict[str, list[str]], files: list) -> list[Upload]
                 if not isinstance(decoded, dict):
                     raise BadRequest(f"{name} must be a JSON object")
                 slot.setdefault(kind, {}).update(decoded)
+    # optimize_source: a form field for every file (rokka), or options[i].optimize_source.
+    optimize_field = next((v for v in fields.get("optimize_source", []) if v.strip()), None)
     uploads = []
     sources = [(f.filename or "image", f.data, None) for f in files] + [(None, None, u.strip()) for u in urls]
     for i, (filename, data, url) in enumerate(sources):
@@ -93,6 +95,9 @@ def uploads_from_form(fields: dict[str, list[str]], files: list) -> list[Upload]
         options = slot.get("options", {})
         if not isinstance(options.get("protected", False), bool):
             raise BadRequest("options.protected must be a boolean")
+        if optimize_field is not None and "optimize_source" not in options:
+            options = {**options, "optimize_source": optimize_field}
+        optimize.parse_mode(options.get("optimize_source"))  # a bad value fails before any work
         uploads.append(Upload(
             filename=filename, data=data, url=url,
             user_metadata=metadata.validate_user_metadata(slot.get("meta_user", {})),
@@ -138,7 +143,19 @@ class SourceImages:
         hasher = _Sha1(u.data)
         integrity.verify(u.data, info.format)
         u.binary_hash = hasher.hexdigest()
-        return info
+        return self._optimize(u, info)
+
+    def _optimize(self, u: Upload, info: codecs.ImageInfo) -> codecs.ImageInfo:
+        """optimize_source: from here on u.data is the optimised copy (binary_hash stays the
+        original's; the static metadata is still read from the original's header)."""
+        target = optimize.target_format(optimize.parse_mode(u.options.get("optimize_source")),
+                                        info.format, info.animated)
+        if target is None:
+            return info
+        with limits.guard(None):
+            u.data, fmt, mimetype, (width, height), has_alpha = optimize.optimized(u.data, target)
+        return codecs.ImageInfo(format=fmt, mimetype=mimetype, width=width, height=height, animated=False,
+                                has_alpha=has_alpha, orientation=1, header=info.header)
 
     def register(self, org: str, u: Upload, info: codecs.ImageInfo) -> SourceImage:
         """Store the original (once per binary) and the record; idempotent for the same input."""
