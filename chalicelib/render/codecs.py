@@ -170,6 +170,10 @@ def register_heif() -> None:
 
 
 def _orientation(im: Image.Image) -> int:
+    if im.format == "PNG" and "exif" not in im.info:
+        # Pillow's PNG getexif decodes the pixels to reach an eXIf chunk after the image data;
+        # a decode error there is a corrupt file, not broken EXIF, and must not be swallowed.
+        im.load()
     try:
         return int(im.getexif().get(0x0112, 1) or 1)
     except Exception:  # noqa: BLE001 - broken EXIF must not reject an otherwise fine image

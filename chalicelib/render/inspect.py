@@ -101,3 +101,15 @@ def dominant_color(image: Image.Image) -> str:
     count, index = max(quantized.getcolors())
     r, g, b = palette[index * 3:index * 3 + 3]
     return f"{r:02X}{g:02X}{b:02X}"
+
+
+def entropy(data: bytes) -> float:
+    """`image.entropy` of expressions: Shannon entropy (bits, 0-8) of the greyscale histogram
+    (Pillow's Image.entropy), of a copy at most 256 px wide (JPEGs decode at reduced scale)."""
+    from chalicelib.render import codecs
+
+    im, _ = codecs.open_source(data, draft_size=(256, 256))
+    im.thumbnail((256, 256), Image.Resampling.BOX)
+    if im.mode in ("RGBA", "LA"):
+        im = codecs.flatten(im, "FFFFFF")
+    return round(im.convert("L").entropy(), 4)

@@ -88,10 +88,13 @@ class Renderer:
         else:
             image = self.images.resolve(req.org, req.image)
         props = image_properties(image)
+        entropy = _Entropy(lambda: self._original(req, image), self.render_timeout)
+        if _mentions_entropy(defn, url_ops, req.overrides, req.variables):
+            props["entropy"] = entropy()
 
         operations, options = stackdef.resolve(defn, req, props, headers, url_ops)
         if options.get("basestack"):
-            operations = self._basestack_operations(req, options, props, headers) + operations
+            operations = self._basestack_operations(req, options, props, headers, entropy) + operations
         if len(operations) > self.max_operations:
             raise BadRequest(f"At most {self.max_operations} operations per render.")
         if float(options.get("dpr") or 1) != 1 and not any(s.name == "resize" for s, _ in operations):
@@ -103,9 +106,7 @@ class Renderer:
             keys = [k["key"] for k in (org.signing_keys if org else []) if k.get("key")]
             signing.verify(req, host_path(path), query_string, keys)
 
-        data = self.storage.originals.get(original_key(req.org, image.binary_hash))
-        if data is None:
-            raise NotFound(f"The original of {req.image} is missing.")
+        data = entropy.data if entropy.data is not None else self._original(req, image)
         if image.format in ("ttf", "otf") and not options.get("source_file"):
             raise BadRequest("Fonts are used by the text operation; they cannot be rendered.")
         fmt = negotiated_format(req, options)
@@ -142,7 +143,14 @@ class Renderer:
             return bool(org and org.options.get("protect_dynamic_stack"))
         return False
 
-    def _basestack_operations(self, req: url.RenderRequest, options: dict, props: dict, headers: dict) -> list:
+    def _original(self, req: url.RenderRequest, image) -> bytes:
+        data = self.storage.originals.get(original_key(req.org, image.binary_hash))
+        if data is None:
+            raise NotFound(f"The original of {req.image} is missing.")
+        return data
+
+    def _basestack_operations(self, req: url.RenderRequest, options: dict, props: dict, headers: dict,
+                              entropy) -> list:
         """The operations of the basestack chain, run before the stack's own (options: the stack's win)."""
         chain, name = [], options.get("basestack")
         while name:
@@ -153,6 +161,8 @@ class Renderer:
                 raise NotFound(f"Basestack {name} not found.")
             defn = stackdef.StackDefinition(stack.operations, stack.options, stack.expressions, stack.variables)
             sub = url.RenderRequest(org=req.org, stack=name, variables=dict(req.variables))
+            if _mentions_entropy(defn):
+                props["entropy"] = entropy()
             ops, base_options = stackdef.resolve(defn, sub, props, headers)
             for key, value in base_options.items():
                 options.setdefault(key, value)
@@ -184,7 +194,11 @@ class Renderer:
             target, target_data = image, data
             if image_ref:
                 target, target_data = self.images.resolve(org, image_ref), load_bytes(image_ref)
-            operations, options = stackdef.resolve(defn, sub, image_properties(target), headers)
+            props = image_properties(target)
+            if _mentions_entropy(defn):
+                with limits.guard(None):
+                    props["entropy"] = inspect.entropy(target_data)
+            operations, options = stackdef.resolve(defn, sub, props, headers)
             return pipeline.process(target_data, target.to_dict(), operations, options, self.max_output_pixels,
                                     self._resources(org, target, target_data, headers, depth + 1))
 
@@ -289,8 +303,29 @@ def _error(exc: BaseException, where: str) -> RenderResult:
                         {"Content-Type": "application/json", "Cache-Control": cache_control})
 
 
+class _Entropy:
+    """`image.entropy`, computed at most once per render and only when an expression may use
+    it (it decodes the source, at reduced scale); keeps the original it loaded for the render."""
+
+    def __init__(self, load, timeout):
+        self.load, self.timeout, self.data, self.value = load, timeout, None, None
+
+    def __call__(self) -> float:
+        if self.value is None:
+            self.data = self.load()
+            with limits.guard(self.timeout):  # a source that does not decode: 400, as in a render
+                self.value = inspect.entropy(self.data)
+        return self.value
+
+
+def _mentions_entropy(*parts) -> bool:
+    """Whether stack definitions / URL parts name `entropy` anywhere (expressions, variables,
+    operation options): a cheap over-approximation of "an expression uses image.entropy"."""
+    return "entropy" in repr(parts)
+
+
 def image_properties(image) -> dict:
-    """What expressions see as `image.*`."""
+    """What expressions see as `image.*` (`entropy` is filled in by the renderer when used)."""
     dyn = image.dynamic_metadata
     return {
         "width": image.width, "height": image.height, "format": image.format, "hash": image.hash,

@@ -4,13 +4,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
 from dataclasses import dataclass, field
 
 from chalicelib import auth
 from chalicelib.auth import Principal
 from chalicelib.errors import BadRequest, Forbidden, NotFound
 from chalicelib.models import SourceImage, now_iso
-from chalicelib.render import codecs, faces, inspect, limits
+from chalicelib.render import codecs, faces, inspect, integrity, limits, optimize
 from chalicelib.services import fetch, metadata, stats
 from chalicelib.services.cache import RenderCache
 from chalicelib.services.retention import expired
@@ -31,6 +32,26 @@ class Upload:
     options: dict = field(default_factory=dict)
     # Upload by URL (`url[i]`): fetched by the service before anything else happens.
     url: str | None = None
+    # SHA-1 of data, set by identify (computed beside the integrity check).
+    binary_hash: str | None = None
+
+
+class _Sha1(threading.Thread):
+    """hashlib.sha1(data).hexdigest() in a thread (only for data large enough to gain)."""
+
+    def __init__(self, data: bytes):
+        super().__init__(daemon=True)
+        self.data, self.digest = data, None
+        if len(data) >= 256 * 1024:
+            self.start()
+
+    def run(self) -> None:
+        self.digest = hashlib.sha1(self.data).hexdigest()
+
+    def hexdigest(self) -> str:
+        if self.ident is not None:
+            self.join()
+        return self.digest or hashlib.sha1(self.data).hexdigest()
 
 
 def uploads_from_form(fields: dict[str, list[str]], files: list) -> list[Upload]:
@@ -62,6 +83,8 @@ def uploads_from_form(fields: dict[str, list[str]], files: list) -> list[Upload]
                 if not isinstance(decoded, dict):
                     raise BadRequest(f"{name} must be a JSON object")
                 slot.setdefault(kind, {}).update(decoded)
+    # optimize_source: a form field for every file (rokka), or options[i].optimize_source.
+    optimize_field = next((v for v in fields.get("optimize_source", []) if v.strip()), None)
     uploads = []
     sources = [(f.filename or "image", f.data, None) for f in files] + [(None, None, u.strip()) for u in urls]
     for i, (filename, data, url) in enumerate(sources):
@@ -69,6 +92,9 @@ def uploads_from_form(fields: dict[str, list[str]], files: list) -> list[Upload]
         options = slot.get("options", {})
         if not isinstance(options.get("protected", False), bool):
             raise BadRequest("options.protected must be a boolean")
+        if optimize_field is not None and "optimize_source" not in options:
+            options = {**options, "optimize_source": optimize_field}
+        optimize.parse_mode(options.get("optimize_source"))  # a bad value fails before any work
         uploads.append(Upload(
             filename=filename, data=data, url=url,
             user_metadata=metadata.validate_user_metadata(slot.get("meta_user", {})),
@@ -108,11 +134,29 @@ class SourceImages:
             raise BadRequest(f"{u.filename}: larger than {self.max_upload_bytes} bytes")
         if not u.data:
             raise BadRequest(f"{u.filename}: the file is empty")
-        return codecs.identify(u.data, self.max_source_pixels)
+        info = codecs.identify(u.data, self.max_source_pixels)
+        # The pixel data must decode (corrupt → 400, nothing stored). SHA-1 releases the GIL, so
+        # it runs on another core meanwhile: the check adds little to an upload's latency.
+        hasher = _Sha1(u.data)
+        integrity.verify(u.data, info.format)
+        u.binary_hash = hasher.hexdigest()
+        return self._optimize(u, info)
+
+    def _optimize(self, u: Upload, info: codecs.ImageInfo) -> codecs.ImageInfo:
+        """optimize_source: from here on u.data is the optimised copy (binary_hash stays the
+        original's; the static metadata is still read from the original's header)."""
+        target = optimize.target_format(optimize.parse_mode(u.options.get("optimize_source")),
+                                        info.format, info.animated)
+        if target is None:
+            return info
+        with limits.guard(None):
+            u.data, fmt, mimetype, (width, height), has_alpha = optimize.optimized(u.data, target)
+        return codecs.ImageInfo(format=fmt, mimetype=mimetype, width=width, height=height, animated=False,
+                                has_alpha=has_alpha, orientation=1, header=info.header)
 
     def register(self, org: str, u: Upload, info: codecs.ImageInfo) -> SourceImage:
         """Store the original (once per binary) and the record; idempotent for the same input."""
-        binary_hash = hashlib.sha1(u.data).hexdigest()
+        binary_hash = u.binary_hash or hashlib.sha1(u.data).hexdigest()
         protected = bool(u.options.get("protected", False))
         if metadata.needs_face_detection(u.dynamic_metadata):
             u.dynamic_metadata = {**u.dynamic_metadata, "detection_face": faces.detect(u.data, self.face_detection)}

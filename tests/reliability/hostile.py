@@ -317,3 +317,88 @@ def _webp_with_chunks(webp: bytes, chunks: list[tuple[bytes, bytes]]) -> bytes:
     rest = b"".join(chunk(k, d) for k, d in chunks if k != b"ICCP")
     body = b"WEBP" + vp8x + icc + webp[12:] + rest
     return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+# --- corrupt files that must be refused at upload (garbage pixel data, bad CRCs, wrong magic) ----
+
+def _garbage(n: int, seed: int) -> bytes:
+    import random
+    return random.Random(seed).randbytes(n)
+
+
+def _randomize(data: bytes, start: int, end: int, seed: int = 7) -> bytes:
+    """The bytes [start, end) replaced by seeded random bytes; the container around them intact."""
+    return data[:start] + _garbage(end - start, seed) + data[end:]
+
+
+def _payload(name: str, data: bytes) -> tuple[int, int]:
+    """Where the compressed pixel data of a sample lies (start, end), per container."""
+    if name.startswith("jpeg"):
+        sos = data.index(b"\xff\xda")
+        start = sos + 2 + struct.unpack(">H", data[sos + 2:sos + 4])[0]
+        return start + 4, len(data) - 4
+    if name.startswith("gif"):
+        start = data.index(b"\x2c", 13) + 11  # image descriptor + LZW code size
+        return start, len(data) - 2
+    if name.startswith("webp"):
+        for kind in (b"VP8 ", b"VP8L"):
+            if (i := data.find(kind)) != -1:
+                return i + 8 + 10, len(data)
+    if name.startswith(("avif", "heic")):
+        i = data.index(b"mdat")
+        return i + 4, len(data)
+    if name.startswith("tiff"):
+        with Image.open(io.BytesIO(data)) as im:
+            offset, count = im.tag_v2[273][0], im.tag_v2[279][0]
+        return offset, offset + count
+    raise ValueError(name)
+
+
+
+def font() -> bytes:
+    """The TrueType font bundled inside Pillow (what ImageFont.load_default uses)."""
+    from PIL import ImageFont
+    return ImageFont.load_default(16).font_bytes
+
+
+def corrupt() -> dict[str, bytes]:
+    """Files of every accepted input format that are corrupt in ways identify's header checks
+    miss or that a decoder must catch: truncated, garbage pixel data (with valid containers,
+    CRCs recomputed where there are any), bad CRCs, wrong magic. Every one must be a 400."""
+    s = samples()
+    animated = {"gif-animated": animation("GIF"), "webp-animated": animation("WEBP")}
+    out: dict[str, bytes] = {}
+    rows = b"".join(b"\0" + bytes(64 * 3) for _ in range(48))
+    out["png-garbage-idat"] = png(64, 48, _garbage(600, 1), color_type=2)  # valid IHDR, garbage IDAT, good CRC
+    out["png-idat-short"] = png(64, 48, zlib.compress(rows[:len(rows) // 3]), color_type=2)
+    out["png-idat-long"] = png(64, 48, zlib.compress(rows + rows), color_type=2)
+    out["png-idat-no-zlib-end"] = png(64, 48, zlib.compress(rows)[:-6], color_type=2)
+    bad_crc = bytearray(s["png"])
+    bad_crc[bad_crc.index(b"IDAT") + 4 + struct.unpack(">I", bad_crc[bad_crc.index(b"IDAT") - 4:
+                                                                      bad_crc.index(b"IDAT")])[0]] ^= 0xFF
+    out["png-bad-idat-crc"] = bytes(bad_crc)
+    ihdr_crc = bytearray(s["png"])
+    ihdr_crc[29] ^= 0xFF
+    out["png-bad-ihdr-crc"] = bytes(ihdr_crc)
+    # A noisy JPEG: random bytes over its larger entropy-coded data hold stray markers, as real
+    # garbage does (a garbage run without any 0xFF byte is structurally valid JPEG data, and
+    # libjpeg decodes it without an error, so no upload check can see it).
+    noise = Image.frombytes("L", (96, 96), _garbage(96 * 96, 5)).convert("RGB")
+    s = {**s, "jpeg": saved(noise, "JPEG", quality=90)}
+    for name in ("jpeg", "gif", "webp", "avif", "heic", "tiff-deflate", *animated):
+        data = animated.get(name) or s[name]
+        start, end = _payload(name, data)
+        out[f"{name}-garbage-pixels"] = _randomize(data, start, end)
+    out["jpeg-garbage-after-sos"] = _randomize(s["jpeg"], _payload("jpeg", s["jpeg"])[0], len(s["jpeg"]) - 2)
+    out["jpeg-no-scan"] = s["jpeg"][:s["jpeg"].index(b"\xff\xda")] + b"\xff\xd9"
+    out["psd-bad-depth"] = s["psd"][:22] + struct.pack(">H", 3) + s["psd"][24:]
+    out["svg-unclosed"] = SVG[:-6]
+    out["svg-garbage-body"] = SVG[:90] + _garbage(60, 3).replace(b"<", b"").replace(b"&", b"") + SVG[150:]
+    out["pdf-no-xref-garbage"] = pdf()[:9] + _garbage(300, 4)
+    out["ttf-garbage-tables"] = _randomize(font(), 12, len(font()))
+    for name, data in {**s, **animated, "ttf": font()}.items():
+        if name in ("tiff-deflate", "gif-animated", "webp-animated"):
+            continue
+        out[f"{name}-truncated"] = data[:len(data) * 2 // 3]
+        out[f"{name}-wrong-magic"] = b"\0\0\0\0" + data[4:]
+    return out

@@ -2,8 +2,8 @@
 absurd metadata. Each must be refused at upload with a 4xx and leave nothing behind, or be
 accepted and then render without a 5xx. Bomb uploads must not grow memory beyond a bound.
 
-The render side: Pillow's bomb check follows MAX_SOURCE_PIXELS, corrupt pixel data found only
-when decoding is a 400, and RENDER_TIMEOUT_SECONDS stops a render with a 503 that is not cached.
+The render side: Pillow's bomb check follows MAX_SOURCE_PIXELS, pixel data that stops decoding
+after the upload is a 400, and RENDER_TIMEOUT_SECONDS stops a render with a 503 that is not cached.
 """
 from __future__ import annotations
 
@@ -182,14 +182,22 @@ def test_a_source_over_a_lowered_limit_is_400_at_render(api, monkeypatch):
     assert res.status == 400 and b"more than 1000000 pixels" in res.body
 
 
-def test_truncated_pixel_data_found_at_render_is_a_400(api):
-    """A PNG whose deflate stream stops after 40 of its 3000 rows passes the upload's chunk/CRC
-    checks (they do not inflate pixel data); Pillow finds out while decoding."""
+def test_truncated_pixel_data_is_refused_at_upload_and_is_a_400_at_render(api, data_dir):
+    """A PNG whose deflate stream stops after 40 of its 3000 rows has valid chunks and CRCs; the
+    upload's integrity check inflates the stream and refuses it. Stored anyway (as if damaged in
+    storage after the upload), Pillow finds out while decoding and the render is a 400."""
     import zlib
+
+    from chalicelib.services.sourceimages import original_key
     data = hostile.png(3000, 3000, zlib.compress(b"\0" * 3001 * 40)[:-8])
     r = api.upload("acme", [("filedata", "short.png", data)])
+    assert r.status_code == 400, r.body
+    assert not [p for p in (data_dir / "originals").rglob("*") if p.is_file()]
+    r = api.upload("acme", [("filedata", "fine.png", hostile.png_zero_rows(3000, 3000, bit_depth=8))])
     assert r.status_code == 200, r.body
-    res = render(f"/acme/dynamic/resize-width-100/{json_of(r)['items'][0]['hash']}.png")
+    item = json_of(r)["items"][0]
+    bootstrap.services().storage.originals.put(original_key("acme", item["binary_hash"]), data)
+    res = render(f"/acme/dynamic/resize-width-100/{item['hash']}.png")
     assert res.status == 400 and json.loads(res.body)["error"]["code"] == 400
 
 
