@@ -118,3 +118,38 @@ def test_stack_options_set_the_remote_source_but_url_options_cannot(api_any, rem
     url = remote.base + "/imgs/photo.png"
     assert error_code(render(f"/acme/dynamic/resize-width-10/o-remote_fullurl_allow-true/-{url}-.png")) == 400
     assert remote.hits["/imgs/photo.png"] == 1
+
+
+@pytest.mark.parametrize("path, remote, seo", [
+    ("/acme/~avif/s/-https://cdn.example.org/a/b-c.jpg-/seo.jpg", "https://cdn.example.org/a/b-c.jpg", "seo"),
+    ("/acme/s/resize-width-[image.width-1]/-folder/my-pic.png-.gif", "folder/my-pic.png", None),
+    ("/acme/s/-x.png-/name.with.dots.webp~v" + "0" * 16, "x.png", "name.with.dots"),
+])
+def test_remote_tokens_parse_and_key_the_cache_as_cloudfront_asks_s3(path, remote, seo):
+    from chalicelib.render import url
+
+    query = ""
+    if "~v" in path:  # the suffix must be the digest of the v parameter
+        query = "v=%7B%7D"
+        path = path.replace("0" * 16, url.variables_digest(query))
+    req = url.parse(path, query)
+    assert (req.image_kind, req.image, req.seo_name) == ("remote", remote, seo)
+    assert req.cache_key == path.lstrip("/")
+
+
+def test_source_url_rules():
+    from chalicelib.errors import BadRequest, Forbidden
+    from chalicelib.services.remote_images import effective_options, source_url
+
+    opts = effective_options({"remote_basepath": "https://org.example/base/"}, {"remote_fullurl_allow": True})
+    assert source_url("a/b.jpg", opts) == "https://org.example/base/a/b.jpg"
+    assert source_url("HTTPS:/cdn.example/x.jpg", opts) == "https://cdn.example/x.jpg"
+    assert source_url("x.jpg", effective_options({"remote_basepath": "https://o.example"}, {})) == "https://o.example/x.jpg"
+    for bad in ("a/../b.jpg", "./b.jpg", "a\\b.jpg", "b.jpg?x=1"):
+        with pytest.raises(BadRequest):
+            source_url(bad, opts)
+    with pytest.raises(Forbidden):
+        source_url("https://cdn.example/x.jpg", effective_options({"remote_fullurl_allow": True},
+                                                                  {"remote_fullurl_whitelist": ["^https://other"]}))
+    with pytest.raises(Forbidden):
+        source_url("x.jpg", effective_options({}, {}))
