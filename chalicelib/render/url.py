@@ -5,7 +5,7 @@
     mods   := group ("--" group)*
     group  := opname ("-" key "-" value)* | ("o"|"options") ... | ("v"|"variables") ...
     value  := literal | "[" expression "]"
-    image  := hash (6..40 hex) | "-_" alias "_-"
+    image  := hash (6..40 hex) | "-_" alias "_-" | "-" remote path or full URL "-"
 """
 from __future__ import annotations
 
@@ -20,6 +20,10 @@ from chalicelib.limits import MAX_PATH
 
 HASH_RE = re.compile(r"^[0-9a-f]{6,40}$")
 ALIAS_RE = re.compile(r"^-_([a-zA-Z0-9_]+)_-$")
+# A remote image: "-{path}-.{fmt}" or "-{path}-/{seo}.{fmt}"; the path may hold "/" and "-"
+# (greedy: it ends at the last "-" that a valid tail follows).
+REMOTE_RE = re.compile(r"^-(?P<remote>.+)-(?P<tail>(?:/[^/]*)?\.[A-Za-z0-9]{2,5})$")
+REMOTE_PLACEHOLDER = "-~remote~-"
 FORMAT_RE = re.compile(r"^[a-z0-9]{2,5}$")
 STACK_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
 ORG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -46,7 +50,7 @@ class RenderRequest:
     overrides: list = field(default_factory=list)
     options: dict = field(default_factory=dict)
     variables: dict = field(default_factory=dict)
-    image_kind: str = "hash"  # "hash" | "alias"
+    image_kind: str = "hash"  # "hash" | "alias" | "remote" (image: the path or URL between the dashes)
     image: str = ""
     seo_name: str | None = None
     format: str = "jpg"
@@ -82,6 +86,7 @@ def parse(path: str, query_string: str = "", accept: str | None = None) -> Rende
     """
     if len(path) > MAX_PATH:
         raise BadRequest("Render URL too long")
+    path, remote, remote_raw = _split_remote(path)
     segments = [s for s in path.split("/") if s]  # empty segments ("//") are ignored
     accept_token = None
     if len(segments) > 1 and segments[1].startswith("~"):
@@ -118,6 +123,8 @@ def parse(path: str, query_string: str = "", accept: str | None = None) -> Rende
         mods = rest[:-1]
     else:
         raise BadRequest(f"No valid image hash or alias in the render URL ({name!r})")
+    if req.image_kind == "remote":
+        req.image = remote
 
     for index, segment in enumerate(mods):
         for group in split_outside_brackets(unquote(segment), "--"):
@@ -133,8 +140,32 @@ def parse(path: str, query_string: str = "", accept: str | None = None) -> Rende
         req.accept_token = accept_token_for(accept)
     # The key is what CloudFront asks S3 for: org, format token, the rest, and the ~v suffix.
     token = f"~{req.accept_token}/" if req.accept_token else ""
-    req.cache_key = f"{org}/{token}" + "/".join([segments[1], *rest]) + (f"~v{v_digest}" if v_digest else "")
+    key_rest = [*mods, remote_raw] if remote is not None else rest  # a remote URL keeps its "//"
+    req.cache_key = f"{org}/{token}" + "/".join([segments[1], *key_rest]) + (f"~v{v_digest}" if v_digest else "")
     return req
+
+
+def _split_remote(path: str) -> tuple[str, str | None, str]:
+    """Cut a remote image token out of the raw path (before "//" is collapsed, which would break
+    "https://"): (path with a placeholder, the remote path or URL, the raw token with its tail)."""
+    parts = path.split("/")
+    seen = 0  # org and stack come first; a "~token" segment after the org does not count
+    for i, part in enumerate(parts):
+        if not part or (seen == 1 and part.startswith("~")):
+            continue
+        if seen >= 2 and part.startswith("-") and not ALIAS_RE.match(part) and not ALIAS_RE.match(
+                part.rsplit(".", 1)[0]):
+            raw = "/".join(parts[i:])
+            v_suffix = V_SUFFIX_RE.search(raw)
+            body = raw[:v_suffix.start()] if v_suffix else raw
+            m = REMOTE_RE.match(body)
+            if not m:
+                raise BadRequest("A remote image is written -{path}-.{format} or -{url}-/{seo}.{format}.")
+            placeholder = REMOTE_PLACEHOLDER + m.group("tail")
+            return ("/".join(parts[:i] + [placeholder]) + (v_suffix.group(0) if v_suffix else ""),
+                    m.group("remote"), body)
+        seen += 1
+    return path, None, ""
 
 
 def variables_digest(query_string: str) -> str | None:
@@ -151,6 +182,8 @@ def _image_token(text: str) -> tuple[str, str] | None:
     m = ALIAS_RE.match(text)
     if m:
         return "alias", m.group(1)
+    if text == REMOTE_PLACEHOLDER:
+        return "remote", ""
     return None
 
 

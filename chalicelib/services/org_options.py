@@ -2,7 +2,9 @@
 
 Every option is validated before any is stored; `null` removes an option. Turning
 protect_dynamic_stack on or off drops the org's cached dynamic renders, which were stored
-unsigned and would otherwise still be served.
+unsigned and would otherwise still be served; changing render_org_fallback drops the renders
+made from the old fallback organization's images. Every option here works: remote_* in
+services/remote_images.py, render_org_fallback and protect_dynamic_stack in services/render.py.
 """
 from __future__ import annotations
 
@@ -70,6 +72,7 @@ class OrgOptions:
             raise NotFound(f"Organization {org_name} not found.")
         validated = {name: self._validate(p, org_name, name, value) for name, value in changes.items()}
         was_protected = bool(org.options.get("protect_dynamic_stack"))
+        old_fallback = org.options.get("render_org_fallback")
         options = dict(org.options)
         for name, value in validated.items():
             if value is None:
@@ -80,6 +83,8 @@ class OrgOptions:
         self.storage.organizations.update(org)
         if bool(options.get("protect_dynamic_stack")) != was_protected:
             self.cache.invalidate_dynamic(org_name)
+        if options.get("render_org_fallback") != old_fallback:
+            self.cache.invalidate_fallback(org_name)  # cached renders of the old fallback's images
         return org.to_api()
 
     def _validate(self, p: Principal, org: str, name: str, value):

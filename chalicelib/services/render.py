@@ -43,8 +43,10 @@ class Renderer:
     def __init__(self, storage: Storage, cache: RenderCache, images: SourceImages,
                  max_operations: int, max_output_pixels: int, render_timeout: float | None = None):
         from chalicelib.services.aliases import Aliases
+        from chalicelib.services.remote_images import RemoteImages
 
         self.aliases = Aliases(images)
+        self.remote = RemoteImages(images)
         self.storage = storage
         self.cache = cache
         self.images = images
@@ -83,10 +85,14 @@ class Renderer:
                 raise NotFound(f"Stack {req.stack} not found.")
             defn = stackdef.StackDefinition(stack.operations, stack.options, stack.expressions, stack.variables)
             url_ops = None
+        if any(name.startswith("remote_") for name in req.options):
+            raise BadRequest("The remote_* options cannot be set in a render URL.")
         if req.image_kind == "alias":
             image = self.images.resolve(req.org, self.aliases.resolve(req.org, req.image).hash)
+        elif req.image_kind == "remote":
+            image = self.remote.resolve(req.org, req.image, defn.options)
         else:
-            image = self.images.resolve(req.org, req.image)
+            image = self._resolve_hash(req.org, req.image)
         props = image_properties(image)
         entropy = _Entropy(lambda: self._original(req, image), self.render_timeout)
         if _mentions_entropy(defn, url_ops, req.overrides, req.variables):
@@ -130,10 +136,21 @@ class Renderer:
                 and not options.get("source_file") and not protected):
             try:
                 self.cache.put(req.org, req.cache_key, body, content_type, req.stack, image.hash,
-                               req.image if req.image_kind == "alias" else None)
+                               req.image if req.image_kind == "alias" else None, image.organization)
             except Exception:  # noqa: BLE001 - a failed cache write must not fail the render itself
                 logging.getLogger("rokka").warning("render cache write failed: %s", req.cache_key, exc_info=True)
         return self._response(body, content_type, extra, cacheable=not req.stack.startswith("_preview"))
+
+    def _resolve_hash(self, org: str, ref: str):
+        """The org's image, else (render_org_fallback set) the fallback organization's image."""
+        try:
+            return self.images.resolve(org, ref)
+        except NotFound:
+            record = self.storage.organizations.get(org)
+            fallback = record.options.get("render_org_fallback") if record else None
+            if not fallback:
+                raise
+            return self.images.resolve(fallback, ref)
 
     def _needs_signature(self, req: url.RenderRequest, options: dict, image) -> bool:
         if options.get("protected") or image.protected:
@@ -144,7 +161,7 @@ class Renderer:
         return False
 
     def _original(self, req: url.RenderRequest, image) -> bytes:
-        data = self.storage.originals.get(original_key(req.org, image.binary_hash))
+        data = self.storage.originals.get(original_key(image.organization, image.binary_hash))
         if data is None:
             raise NotFound(f"The original of {req.image} is missing.")
         return data

@@ -7,6 +7,7 @@ so exact, prefix and range filters are one key-range read each.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import datetime, timezone
 
@@ -20,6 +21,12 @@ BUILTIN_TYPES = {
     "name": "str", "name_text": "text", "size": "int", "width": "int", "height": "int", "created": "date",
 }
 _TOKEN_RE = re.compile(r"[\w]+", re.UNICODE)
+# Internal entry (not a search parameter): sha1 of each URL a remote image was imported from.
+REMOTE_FIELD = "remote:url_sha1"
+
+
+def remote_digest(url: str) -> str:
+    return hashlib.sha1(url.encode()).hexdigest()
 
 
 def user_field(key: str) -> tuple[str, str]:
@@ -85,6 +92,9 @@ def field_values(image) -> dict[str, tuple[str, list]]:
     version = (image.dynamic_metadata or {}).get("version", {}).get("text")
     if version is not None:
         out["dynamic:str:version:text"] = ("str", [version])
+    remote_urls = (image.static_metadata or {}).get("remote_urls")
+    if remote_urls:
+        out[REMOTE_FIELD] = ("str", [remote_digest(u) for u in remote_urls])
     return out
 
 

@@ -115,6 +115,10 @@ CASES = {
     "forced-in-host-form-stripped": ("/~avif/s/abc.jpg", "acme.img.example.com", CURL, "/acme/s/abc.jpg"),
     "forced-as-last-segment": ("/acme/~avif", DOMAIN, CHROME, "/acme/"),
     "tilde-later-segment-kept": ("/acme/s/~abc.jpg", DOMAIN, CHROME, "/acme/~avif/s/~abc.jpg"),
+    # 4. remote images: the "//" of a full URL and a remote path's "/" pass through as they are
+    "remote-full-url-host-form": ("/s/-https://cdn.example.org/a/b-c.jpg-/seo.jpg", "acme.img.example.com",
+                                  CHROME, "/acme/~avif/s/-https://cdn.example.org/a/b-c.jpg-/seo.jpg"),
+    "remote-path-gif": ("/acme/s/-folder/pic.png-.gif", DOMAIN, CHROME, "/acme/s/-folder/pic.png-.gif"),
 }
 
 QUERY = {"v": {"value": "2"}, "tag": {"value": "a", "multiValue": [{"value": "a"}, {"value": "b"}]}}
