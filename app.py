@@ -5,7 +5,7 @@ import os
 
 from chalice import Chalice, Response
 
-from chalicelib import auth, openapi
+from chalicelib import auth, function_url_events, openapi
 from chalicelib.bootstrap import services
 from chalicelib.errors import RokkaError
 from chalicelib.operations import registry
@@ -21,6 +21,14 @@ app = Chalice(app_name="rokka-clone")
 app.api.binary_types.extend(["image/webp", "image/avif", "image/heic", "image/heif", "image/tiff",
                              "image/jp2", "image/svg+xml", "image/vnd.adobe.photoshop", "application/pdf",
                              "font/ttf", "font/otf", "multipart/form-data"])
+
+
+def handler(event, context):
+    """APIHandler's entry point (infra/merge.yaml): REST API events go straight to Chalice; the API's
+    function URL (payload 2.0, which also carries rokka's COPY) goes through the event adapter."""
+    if function_url_events.is_function_url_event(event):
+        return function_url_events.handle(app, event, context)
+    return app(event, context)
 
 
 def route(path: str, methods: list[str]):
