@@ -134,7 +134,8 @@ def test_cfn_lint_finds_no_errors(packaged, tmp_path):
 def test_chalice_resources_the_merge_template_relies_on(resources):
     assert resources["DefaultRole"]["Type"] == "AWS::IAM::Role"
     assert resources["RestAPI"]["Type"] == "AWS::Serverless::Api"
-    assert props(resources, "APIHandler")["Handler"] == "app.app"
+    # infra/merge.yaml points APIHandler at app.handler (REST events to app.app, function-URL events adapted).
+    assert props(resources, "APIHandler")["Handler"] == "app.handler"
     assert props(resources, "Render")["Handler"] == "app.render"
 
 
