@@ -5,7 +5,7 @@ import os
 
 from chalice import Chalice, Response
 
-from chalicelib import auth, openapi
+from chalicelib import auth, function_url_events, openapi
 from chalicelib.bootstrap import services
 from chalicelib.errors import RokkaError
 from chalicelib.operations import registry
@@ -21,6 +21,14 @@ app = Chalice(app_name="rokka-clone")
 app.api.binary_types.extend(["image/webp", "image/avif", "image/heic", "image/heif", "image/tiff",
                              "image/jp2", "image/svg+xml", "image/vnd.adobe.photoshop", "application/pdf",
                              "font/ttf", "font/otf", "multipart/form-data"])
+
+
+def handler(event, context):
+    """APIHandler's entry point (infra/merge.yaml): REST API events go straight to Chalice; the API's
+    function URL (payload 2.0, which also carries rokka's COPY) goes through the event adapter."""
+    if function_url_events.is_function_url_event(event):
+        return function_url_events.handle(app, event, context)
+    return app(event, context)
 
 
 def route(path: str, methods: list[str]):
@@ -87,7 +95,7 @@ def change_response(change):
 def index():
     principal()
     return json_response({"resources": ["/operations", "/organizations", "/sourceimages", "/stacks",
-                                        "/stackoptions", "/users", "/stats"], "environment": "local"})
+                                        "/stackoptions", "/users", "/stats", "/billing"], "environment": "local"})
 
 
 @route("/operations", ["GET"])
@@ -216,6 +224,18 @@ def delete_images_by_binary_hash(org):
         return json_response({"error": {"code": 400, "message": "binaryHash is required"}}, 400)
     services().images.delete_by_binary_hash(p, org, binary_hash)
     return empty_response()
+
+
+@route("/sourceimages/{org}/download", ["GET"])
+def download_images_zip(org):
+    data = services().downloads.zip(principal(), org, query())
+    return Response(body=data, status_code=200, headers={
+        "Content-Type": "application/zip", "Content-Disposition": f'attachment; filename="{org}.zip"'})
+
+
+@route("/sourceimages/{org}/binaryhash/{binary_hash}", ["GET"])
+def list_images_by_binary_hash(org, binary_hash):
+    return json_response(services().search.search(principal(), org, {**query(), "binaryHash": binary_hash}))
 
 
 @route("/sourceimages/{org}/uploads", ["POST"])
@@ -392,6 +412,11 @@ def delete_stack(org, name):
 @route("/stats/{org}", ["GET"])
 def get_stats(org):
     return json_response(services().stats.report(principal(), org, query()))
+
+
+@route("/billing/{org}", ["GET"])
+def get_billing(org):
+    return json_response(services().stats.billing(principal(), org, query()))
 
 
 @route("/utils/{org}/sign_url", ["POST"])

@@ -22,6 +22,7 @@ from chalice.config import Config
 from chalice.local import LocalChalice, LocalGateway, LocalGatewayException
 
 from chalicelib.errors import NotFound, RokkaError, http_error
+from chalicelib.function_url_events import copy_as_post
 
 log = logging.getLogger("rokka.server")
 ORG_HOST_RE = re.compile(r"^([a-z0-9][a-z0-9-]{0,62})\.localhost(?::\d+)?$", re.IGNORECASE)
@@ -76,10 +77,8 @@ def make_handler(chalice_app, renderer):
         def _api(self, body):
             headers = {k: v for k, v in self.headers.items()}
             method, path = self.command, self.path
-            if method == "COPY":
-                # API Gateway cannot route WebDAV's COPY; locally it maps onto POST .../copy.
-                split = urlsplit(path)
-                method, path = "POST", split.path.rstrip("/") + "/copy" + (f"?{split.query}" if split.query else "")
+            # API Gateway cannot route WebDAV's COPY; it maps onto POST .../copy (as on AWS's function URL).
+            method, path = copy_as_post(method, path)
             # Browsers, curl and fetch send Accept; without one Chalice refuses binary downloads.
             headers.setdefault("Accept", "*/*")
             try:

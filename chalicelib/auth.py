@@ -32,6 +32,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Download the original of a protected image, on top of images:read: sourceimages:read and
     # sourceimages:write need the explicit sourceimages:download:protected role, other roles do not.
     "images:download_protected": frozenset({"admin", "write", "read", "sourceimages:download:protected"}),
+    # GET /billing/{org}: admin and write see billing (reference §1.8), billing:read sees only that.
+    "billing:read": frozenset({"admin", "write", "billing:read"}),
 }
 
 # Holding one of these anywhere denies API-key management (reference §1.6).

@@ -8,6 +8,7 @@ from functools import lru_cache
 from chalicelib.config import Settings, settings
 from chalicelib.services.accounts import Accounts
 from chalicelib.services.aliases import Aliases
+from chalicelib.services.bulk_download import BulkDownload
 from chalicelib.services.image_changes import ImageChanges
 from chalicelib.services.cache import RenderCache
 from chalicelib.services.cache_purge import CachePurges
@@ -42,6 +43,7 @@ class Services:
     url_signer: UrlSigner
     stats: Stats
     purges: CachePurges
+    downloads: BulkDownload
 
 
 def local_storage(data_dir: str) -> Storage:
@@ -96,7 +98,7 @@ def build(cfg: Settings) -> Services:
                           cfg.render_timeout_seconds),
         uploads=DirectUploads(storage, images, cfg.max_upload_bytes),
         changes=ImageChanges(images),
-        search=Search(images),
+        search=(search := Search(images)),
         retention=Retention(storage),
         aliases=Aliases(images),
         tokens=ApiTokens(cfg.jwt_secret),
@@ -104,6 +106,7 @@ def build(cfg: Settings) -> Services:
         url_signer=UrlSigner(storage),
         stats=Stats(storage),
         purges=CachePurges(storage, cache, images),
+        downloads=BulkDownload(images, search, cfg.max_zip_bytes),
     )
 
 

@@ -102,6 +102,8 @@ class Settings:
     max_inline_bytes: int
     # HS256 secret of the JWTs from GET /user/apikeys/token; derived from KEY_PEPPER unless set.
     jwt_secret: str
+    # GET /sourceimages/{org}/download: most original bytes per zip (on AWS the Lambda payload limit).
+    max_zip_bytes: int = 4_400_000
 
 
 @lru_cache(maxsize=1)
@@ -133,4 +135,5 @@ def settings() -> Settings:
                                ("opencv", "rekognition", "off")),
         fetch_allowed_networks=_networks("FETCH_ALLOWED_NETWORKS"),
         jwt_secret=os.environ.get("JWT_SECRET") or derived_secret(os.environ.get("KEY_PEPPER", DEV_PEPPER), "jwt"),
+        max_zip_bytes=_int("DOWNLOAD_MAX_ZIP_BYTES", 4_400_000 if storage == "aws" else 200 * 1024 * 1024),
     )

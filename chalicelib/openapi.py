@@ -22,6 +22,7 @@ PATH_PARAMETERS = {
     "hash": {"type": "string", "pattern": "^[0-9a-f]{6,40}$"},
     "user_id": {"type": "string", "format": "uuid"},
     "upload_id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+    "binary_hash": {"type": "string", "pattern": "^[0-9a-f]{40}$"},
 }
 
 
@@ -78,6 +79,12 @@ SCHEMAS = {
     "DirectUpload": _obj(["id", "url", "fields"], id=STR, method=STR, url=STR, fields=ANY_OBJECT,
                          expires_in=INT, status=STR),
     "UploadStatus": _obj(["id", "status"], id=STR, status=STR, item=_ref("SourceImage"), error=ANY_OBJECT),
+    "Billing": _obj(["organization", "from", "to", "items", "total"], organization=STR, **{"from": STR}, to=STR,
+                    items={"type": "array", "items": _obj(
+                        ["month", "from", "to", "bytes_downloaded", "space_in_bytes", "number_of_files"],
+                        month=STR, **{"from": STR}, to=STR, bytes_downloaded=INT, space_in_bytes=INT,
+                        space_in_bytes_max=INT, number_of_files=INT, number_of_files_max=INT)},
+                    total=_obj(["bytes_downloaded"], bytes_downloaded=INT)),
 }
 
 ROLE_LIST = {"type": "array", "minItems": 1, "items": {"type": "string", "enum": list(ROLES)}}
@@ -98,6 +105,12 @@ def _h(name: str, required: bool = False) -> dict:
 
 
 TRUE_FALSE = {"type": "string", "enum": ["true", "false"]}
+# limit: 0..2000, default 100 (reference §2).
+SEARCH_PARAMS = [_q("limit", {"type": "integer", "minimum": 0, "maximum": 2000, "default": 100}), _q("offset"),
+                 _q("sort"), _q("deleted", TRUE_FALSE), _q("facets"),
+                 _q("operator", {"type": "string", "enum": ["and", "or"]}), _q("binaryHash")]
+
+DATE_RANGE = [_q("from", {"type": "string", "format": "date"}), _q("to", {"type": "string", "format": "date"})]
 
 # (method, path) → status → response schema (None: no body), plus "body", "params", "errors".
 OPERATIONS: dict[tuple[str, str], dict] = {
@@ -129,10 +142,9 @@ OPERATIONS: dict[tuple[str, str], dict] = {
     ("DELETE", "/organizations/{org}/memberships/{user_id}"): {204: None, "errors": [409]},
     ("POST", "/sourceimages/{org}"): {200: _ref("SourceImageList"), "errors": [413], "media": "multipart/form-data",
                                       "body": UPLOAD_BODY},
-    ("GET", "/sourceimages/{org}"): {200: _ref("SourceImageList"), "params": [
-        _q("limit", {"type": "integer", "minimum": 0, "maximum": 2000}), _q("offset"), _q("sort"),
-        _q("deleted", TRUE_FALSE), _q("facets"), _q("operator", {"type": "string", "enum": ["and", "or"]}),
-        _q("binaryHash")]},
+    ("GET", "/sourceimages/{org}"): {200: _ref("SourceImageList"), "params": SEARCH_PARAMS},
+    ("GET", "/sourceimages/{org}/download"): {200: "zip", "errors": [413], "params": SEARCH_PARAMS},
+    ("GET", "/sourceimages/{org}/binaryhash/{binary_hash}"): {200: _ref("SourceImageList")},
     ("DELETE", "/sourceimages/{org}"): {204: None, "params": [_q("binaryHash", required=True)]},
     ("POST", "/sourceimages/{org}/uploads"): {201: _ref("DirectUpload"),
                                               "body": _obj(filename=STR, meta_user=ANY_OBJECT,
@@ -175,8 +187,8 @@ OPERATIONS: dict[tuple[str, str], dict] = {
                                        "params": [_q("overwrite", TRUE_FALSE)]},
     ("GET", "/stacks/{org}/{name}"): {200: _ref("Stack")},
     ("DELETE", "/stacks/{org}/{name}"): {204: None},
-    ("GET", "/stats/{org}"): {200: ANY_OBJECT, "params": [_q("from", {"type": "string", "format": "date"}),
-                                                           _q("to", {"type": "string", "format": "date"})]},
+    ("GET", "/stats/{org}"): {200: ANY_OBJECT, "params": DATE_RANGE},
+    ("GET", "/billing/{org}"): {200: _ref("Billing"), "params": DATE_RANGE},
     ("POST", "/utils/{org}/sign_url"): {200: _obj(["signed_url"], signed_url=STR), "errors": [413],
                                         "body": _obj(["url"], url=STR, until=STR, round_date_up_to=INT)},
     ("DELETE", "/stacks/{org}/{name}/cache"): {200: _ref("Purge"), "errors": [429]},
@@ -193,6 +205,9 @@ COMMON_ERRORS = {400: "Invalid input", 401: "Invalid, expired or IP-mismatched t
 def _response(status: int, schema) -> dict:
     if schema is None:
         return {"description": "No content"}
+    if schema == "zip":
+        return {"description": "The originals of one search page, as a zip",
+                "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}}
     if schema == "binary":
         return {"description": "The original file, in its own media type",
                 "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}

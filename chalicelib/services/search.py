@@ -24,6 +24,7 @@ from chalicelib.services.sourceimages import SourceImages
 from chalicelib.storage import search_keys
 from chalicelib.limits import MAX_LIMIT, MAX_MATCHES, MAX_FACET_VALUES, MAX_OFFSET
 
+DEFAULT_LIMIT = 100  # rokka's default page size (reference §2)
 RESERVED = {"limit", "offset", "sort", "deleted", "facets", "operator", "binaryHash", "binaryhash", "cursor"}
 _RANGE_RE = re.compile(r"^([\[{])(.*),(.*)([\]}])$")
 
@@ -48,7 +49,7 @@ class Query:
     default_sort: bool = True
     facets: list[tuple[str, str]] = field(default_factory=list)
     deleted: bool = False
-    limit: int = 20
+    limit: int = DEFAULT_LIMIT
     offset: int = 0
     binary_hash: str | None = None
 
@@ -62,7 +63,7 @@ def _field(name: str) -> tuple[str, str]:
 
 def parse(params: dict) -> Query:
     q = Query()
-    q.limit = _int(params.get("limit"), 20, 0, MAX_LIMIT, "limit")
+    q.limit = _int(params.get("limit"), DEFAULT_LIMIT, 0, MAX_LIMIT, "limit")
     q.offset = _offset(params)
     q.deleted = str(params.get("deleted", "false")).lower() == "true"
     q.any_of = str(params.get("operator", "and")).lower() == "or"
@@ -141,15 +142,7 @@ class Search:
     def search(self, p: Principal, org: str, params: dict) -> dict:
         auth.authorize(self.storage, p, org, "images:read")
         q = parse(params)
-        if not q.filters and not q.binary_hash and q.default_sort and not q.facets:
-            page, total = self.storage.images.list(org, q.limit, q.offset, q.deleted)  # the cheap path
-        else:
-            matches = self._matches(org, q)
-            total = len(matches)
-            matches.sort(key=lambda i: i.hash)  # a stable tie-break, then the requested order
-            for name, kind, desc in reversed(q.sort):
-                matches.sort(key=lambda i, n=name, d=desc: _sort_key(i, n, d), reverse=desc)
-            page = matches[q.offset:q.offset + q.limit]
+        page, total, matches = self._page(org, q)
         out = {"total": total, "items": [i.to_api() for i in page], "links": {}}
         if q.facets:
             out["facets"] = {name: _facet(matches, name) for name, _ in q.facets}
@@ -159,6 +152,22 @@ class Search:
         if q.offset > 0 and q.limit:
             out["links"]["prev"] = {"href": _href(org, params, q.limit, max(0, q.offset - q.limit))}
         return out
+
+    def images_for(self, p: Principal, org: str, params: dict) -> list:
+        """The source images of one search page (same parameters as search), for bulk downloads."""
+        auth.authorize(self.storage, p, org, "images:read")
+        return self._page(org, parse(params))[0]
+
+    def _page(self, org: str, q: Query) -> tuple[list, int, list]:
+        """(this page's images, the total, every match when they were all loaded, else [])."""
+        if not q.filters and not q.binary_hash and q.default_sort and not q.facets:
+            page, total = self.storage.images.list(org, q.limit, q.offset, q.deleted)  # the cheap path
+            return page, total, []
+        matches = self._matches(org, q)
+        matches.sort(key=lambda i: i.hash)  # a stable tie-break, then the requested order
+        for name, kind, desc in reversed(q.sort):
+            matches.sort(key=lambda i, n=name, d=desc: _sort_key(i, n, d), reverse=desc)
+        return matches[q.offset:q.offset + q.limit], len(matches), matches
 
     def _matches(self, org: str, q: Query) -> list:
         if q.binary_hash:

@@ -244,13 +244,18 @@ class SourceImages:
     def download(self, p: Principal, org: str, ref: str) -> tuple[bytes, SourceImage]:
         m = auth.authorize(self.storage, p, org, "images:read")
         image = self.resolve(org, ref)
+        return self.original(m, image, ref), image
+
+    def original(self, m, image: SourceImage, ref: str | None = None) -> bytes:
+        """The original bytes of `image` for a member `m` (protected originals need a role)."""
+        ref = ref or image.hash
         if image.protected and not set(m.roles) & auth.PERMISSIONS["images:download_protected"]:
             raise Forbidden(f"Downloading the original of the protected image {ref} needs the "
                             "sourceimages:download:protected role.")
-        data = self.storage.originals.get(original_key(org, image.binary_hash))
+        data = self.storage.originals.get(original_key(image.organization, image.binary_hash))
         if data is None:
             raise NotFound(f"The original of {ref} is missing.")
-        return data, image
+        return data
 
     # --- delete / restore --------------------------------------------------------------
 

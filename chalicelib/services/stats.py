@@ -86,21 +86,27 @@ def _point(day: date, value: int, unit: str | None) -> dict:
     return {"timestamp": f"{day.isoformat()}T00:00:00+00:00", "value": value, "unit": unit}
 
 
+def _days(query: dict) -> list[date]:
+    """The from..to days of a request (default: the last 30 days up to today), oldest first."""
+    start, end = _day(query, "from"), _day(query, "to")
+    end = end or today()
+    start = start or end - timedelta(days=DEFAULT_DAYS - 1)
+    if start > end:
+        raise BadRequest("from must not be after to")
+    if (end - start).days >= MAX_DAYS:
+        raise BadRequest(f"At most {MAX_DAYS} days per request")
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
 class Stats:
     def __init__(self, storage: Storage):
         self.storage = storage
 
     def report(self, p: Principal, org: str, query: dict) -> dict:
         auth.authorize(self.storage, p, org, "org:read")
-        start, end = _day(query, "from"), _day(query, "to")
-        end = end or today()
-        start = start or end - timedelta(days=DEFAULT_DAYS - 1)
-        if start > end:
-            raise BadRequest("from must not be after to")
-        if (end - start).days >= MAX_DAYS:
-            raise BadRequest(f"At most {MAX_DAYS} days per request")
-        days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-        last = end.isoformat()
+        days = _days(query)
+        last = days[-1].isoformat()
+        start = days[0]
         downloads = self.storage.counters.values(org, DOWNLOADED, start.isoformat(), last)
         return {
             SPACE: self._levels(org, SPACE, days, "Bytes"),
@@ -120,3 +126,25 @@ class Stats:
                 i += 1
             points.append(_point(day, total, unit))
         return points[::-1]
+
+    def billing(self, p: Principal, org: str, query: dict) -> dict:
+        """GET /billing/{org}: the same counters per calendar month of from..to (rokka's shape is
+        undocumented): traffic summed, storage and files as the peak and the end-of-period level."""
+        auth.authorize(self.storage, p, org, "billing:read")
+        days = _days(query)
+        space = self._levels(org, SPACE, days, "Bytes")[::-1]
+        files = self._levels(org, FILES, days, None)[::-1]
+        downloads = self.storage.counters.values(org, DOWNLOADED, days[0].isoformat(), days[-1].isoformat())
+        months: dict[str, dict] = {}
+        for day, s_point, f_point in zip(days, space, files):
+            m = months.setdefault(day.strftime("%Y-%m"), {
+                "month": day.strftime("%Y-%m"), "from": day.isoformat(), "bytes_downloaded": 0,
+                "space_in_bytes_max": 0, "number_of_files_max": 0})
+            m["to"] = day.isoformat()
+            m["bytes_downloaded"] += downloads.get(day.isoformat(), 0)
+            m["space_in_bytes_max"] = max(m["space_in_bytes_max"], s_point["value"])
+            m["number_of_files_max"] = max(m["number_of_files_max"], f_point["value"])
+            m["space_in_bytes"], m["number_of_files"] = s_point["value"], f_point["value"]
+        items = list(months.values())
+        return {"organization": org, "from": days[0].isoformat(), "to": days[-1].isoformat(), "items": items,
+                "total": {"bytes_downloaded": sum(m["bytes_downloaded"] for m in items)}}

@@ -134,7 +134,8 @@ def test_cfn_lint_finds_no_errors(packaged, tmp_path):
 def test_chalice_resources_the_merge_template_relies_on(resources):
     assert resources["DefaultRole"]["Type"] == "AWS::IAM::Role"
     assert resources["RestAPI"]["Type"] == "AWS::Serverless::Api"
-    assert props(resources, "APIHandler")["Handler"] == "app.app"
+    # infra/merge.yaml points APIHandler at app.handler (REST events to app.app, function-URL events adapted).
+    assert props(resources, "APIHandler")["Handler"] == "app.handler"
     assert props(resources, "Render")["Handler"] == "app.render"
 
 
@@ -323,8 +324,8 @@ def test_functions_role_is_least_privilege(resources):
 # --- render path: function URL, OACs, CloudFront ---------------------------------------------------
 
 def test_render_function_url_only_for_cloudfront(resources):
-    [url] = of_type(resources, "AWS::Lambda::Url").values()
-    assert url["Properties"]["TargetFunctionArn"] == {"Fn::GetAtt": ["Render", "Arn"]}
+    [url] = [u for u in of_type(resources, "AWS::Lambda::Url").values()
+             if u["Properties"]["TargetFunctionArn"] == {"Fn::GetAtt": ["Render", "Arn"]}]
     assert url["Properties"]["AuthType"] == "AWS_IAM"
     perms = {p["Properties"]["Action"]: p["Properties"] for p in of_type(resources, "AWS::Lambda::Permission").values()
              if p["Properties"]["FunctionName"] == {"Fn::GetAtt": ["Render", "Arn"]}}
@@ -333,6 +334,22 @@ def test_render_function_url_only_for_cloudfront(resources):
     for perm in perms.values():
         assert perm["Principal"] == "cloudfront.amazonaws.com"
         assert "${RenderDistribution}" in perm["SourceArn"]["Fn::Sub"]
+
+
+def test_api_function_url_takes_every_method_for_the_api_handler(template, resources):
+    """rokka's COPY cannot go through RestAPI: APIHandler also has a public function URL, and its
+    handler is app.handler (the payload 2.0 adapter in front of Chalice)."""
+    [url] = [u for u in of_type(resources, "AWS::Lambda::Url").values()
+             if u["Properties"]["TargetFunctionArn"] == {"Fn::GetAtt": ["APIHandler", "Arn"]}]
+    assert url["Properties"]["AuthType"] == "NONE"  # the API checks Api-Key / JWT itself
+    assert "Cors" not in url["Properties"]  # a CORS config would restrict AllowMethods
+    perms = {p["Properties"]["Action"]: p["Properties"] for p in of_type(resources, "AWS::Lambda::Permission").values()
+             if p["Properties"]["FunctionName"] == {"Fn::GetAtt": ["APIHandler", "Arn"]}}
+    assert perms["lambda:InvokeFunctionUrl"]["FunctionUrlAuthType"] == "NONE"
+    assert perms["lambda:InvokeFunction"]["InvokedViaFunctionUrl"] is True  # not a general public invoke
+    assert all(p["Principal"] == "*" for name, p in perms.items() if name.startswith("lambda:Invoke"))
+    assert props(resources, "APIHandler")["Handler"] == "app.handler"
+    assert template["Outputs"]["ApiFunctionUrl"]["Value"] == {"Fn::GetAtt": ["ApiFunctionUrl", "FunctionUrl"]}
 
 
 def test_origin_access_controls(resources):

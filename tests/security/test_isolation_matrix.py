@@ -59,6 +59,8 @@ DOCUMENTED: dict[str, set[str]] = {
     "images:download_protected": {"admin", "write", "read", "sourceimages:download:protected"},
     "stacks:read": {"admin", "write", "read"},
     "stacks:write": {"admin", "write"},
+    # §1.8: write "also sees billing"; billing:read is "the /billing/{org} endpoints only".
+    "billing:read": {"admin", "write", "billing:read"},
 }
 # §1.6: key management is refused for users holding one of these anywhere.
 KEY_READ_ONLY = {"read", "upload", "sourceimages:read"}
@@ -154,6 +156,14 @@ ROUTES: dict[tuple[str, str], list[Call]] = {
     ("GET", "/stacks/{org}/{name}"): [C("stacks:read", 200, "/stacks/{org}/{stack}")],
     ("DELETE", "/stacks/{org}/{name}"): [C("stacks:write", 204, "/stacks/{org}/{stack}")],
     ("GET", "/stats/{org}"): [C("org:read", 200, "/stats/{org}")],
+    ("GET", "/billing/{org}"): [C("billing:read", 200, "/billing/{org}")],
+    # The zip of a search page: reading the originals, protected ones need the download role.
+    ("GET", "/sourceimages/{org}/download"): [
+        C("images:read", 200, "/sourceimages/{org}/download?hash={main}"),
+        C(("images:read", "images:download_protected"), 200, "/sourceimages/{org}/download?hash={protected}",
+          note="protected original")],
+    ("GET", "/sourceimages/{org}/binaryhash/{binary_hash}"): [
+        C("images:read", 200, "/sourceimages/{org}/binaryhash/{main_binary}")],
     ("POST", "/utils/{org}/sign_url"): [C("org:read", 200, "/utils/{org}/sign_url", {"url": "/{stack}/{main}.jpg"})],
     ("DELETE", "/stacks/{org}/{name}/cache"): [C("stacks:write", 200, "/stacks/{org}/{stack}/cache")],
     ("DELETE", "/sourceimages/{org}/{hash}/cache"): [C("images:write", 200, IMG + "/cache")],
