@@ -200,7 +200,8 @@ def render_path(draw, w):
     for _ in range(draw(st.integers(0, 3))):
         segments.append("--".join(draw(st.lists(group(), min_size=1, max_size=3))))
     image = draw(st.one_of(st.sampled_from([w.image["hash"], w.image["short_hash"], "-_seed_-", "-_nope_-",
-                                            "abcdef", "0" * 40]), ascii_garbage))
+                                            "abcdef", "0" * 40, "-pic.png-", "-https://x.example/a-b.png-"]),
+                             ascii_garbage))
     fmt = draw(st.one_of(st.sampled_from(["jpg", "png", "webp", "gif", "avif", "heic", "tiff", "svg", "mp4",
                                           "jpeg", "JPG"]), ascii_garbage))
     if draw(st.booleans()):
