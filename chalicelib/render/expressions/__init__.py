@@ -11,8 +11,9 @@ nothing here uses Python's eval/exec or reflection. The package, in the order a
 source goes through it:
 
     lexer.py      source -> tokens (context-dependent, as Symfony's Lexer)
-    grammar.py    tokens -> immutable AST: precedence climbing with Symfony's
-                  precedence table; `parse` (cached)
+    grammar.py    the grammar, on Lark's LALR(1) parser: tokens -> AST
+    parser.py     `parse`: bounded, cached
+    nodes.py      the immutable AST
     evaluator.py  AST + names + $variables -> value; `evaluate`, `is_expression`
     values.py     PHP value semantics and the operators
     functions.py  the callable functions (min, max, round, ...)
@@ -34,13 +35,6 @@ Values follow PHP semantics where it matters to users: PHP truthiness
 (0, 0.0, "", "0", null and empty arrays are false), numeric strings in
 arithmetic ("5" + 1 == 6), loose ``==`` as in PHP 8, ints that stay ints.
 
-Why not a parser library (lark)? The grammar is small, but Symfony's is not
-context-free where users notice: `.5` is a number only where an operand may
-start, `not in` / `starts with` are one token, `?.` only before a name, and
-unary operators bind as in Symfony's precedence climber (`not a == b`). A
-generated parser would still need this lexer and a post-pass; the hand-written
-one is ~500 lines, has no dependency and is covered by the table tests and the
-fuzz tests (tests/render/test_expressions*.py, tests/security/test_fuzz.py).
 """
 from __future__ import annotations
 
@@ -51,9 +45,10 @@ from chalicelib.limits import (  # noqa: F401 - re-exported: the limits of expre
 from chalicelib.render.expressions.errors import ExpressionError
 from chalicelib.render.expressions.evaluator import evaluate, is_expression
 from chalicelib.render.expressions.functions import FUNCTIONS
-from chalicelib.render.expressions.grammar import (
-    ArrayLit, Binary, Call, Coalesce, Conditional, Const, GetAttr, HashLit, Index, Name, Node, Unary, Var, parse,
+from chalicelib.render.expressions.nodes import (
+    ArrayLit, Binary, Call, Coalesce, Conditional, Const, GetAttr, HashLit, Index, Name, Node, Unary, Var,
 )
+from chalicelib.render.expressions.parser import parse
 from chalicelib.render.expressions.values import PHP_INT_MAX, PHP_INT_MIN
 from chalicelib.render.expressions.variables import NULL_ON_MISSING_PARENTS
 
