@@ -14,8 +14,7 @@ from chalicelib.render.expressions.errors import ExpressionError
 from chalicelib.render.expressions.lexer import OP, PUNC, VAR, _tokenize
 from chalicelib.render.expressions.values import _binary, _finite, _is_array, _to_number, _to_str, _truthy, _type_name
 from chalicelib.render.expressions.functions import FUNCTIONS
-from chalicelib.render.expressions.nodes import ArrayLit, Binary, Call, Coalesce, Conditional, Const, GetAttr, HashLit, Index, Name, Node, Unary, Var
-from chalicelib.render.expressions.parser import parse
+from chalicelib.render.expressions.grammar import ArrayLit, Binary, Call, Coalesce, Conditional, Const, GetAttr, HashLit, Index, Name, Node, Unary, Var, parse
 
 
 # ---------------------------------------------------------------------------
