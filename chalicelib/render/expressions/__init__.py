@@ -41,8 +41,8 @@ and gave the same ASTs as the climber on 120,000 random inputs, but it cost
 0.21 s of CPU on the first parse of every process (import 0.10 s, table build
 0.12 s; 0.01 s with Lark's on-disk cache, which a new Lambda container does
 not have) and 3.6x the CPU per parse (606 us vs 167 us), on the render path
-of every stack with expressions. The climber (grammar.py, ~250 lines) has no
-dependency, and the table tests and the fuzz tests
+of every stack with expressions. The climber (grammar.py, ~380 lines with the
+AST) has no dependency, and the table tests and the fuzz tests
 (tests/render/test_expressions*.py, tests/security/test_fuzz.py) pin it.
 """
 from __future__ import annotations
