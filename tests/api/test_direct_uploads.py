@@ -13,6 +13,7 @@ from PIL import Image
 from chalicelib import bootstrap
 from chalicelib.storage.aws import client as aws_client
 from tests.conftest import Api, json_of, signup
+from tests.reliability import hostile
 from tests.render.test_render_lambda import aws_env, lambda_client  # noqa: F401 - fixtures
 
 
@@ -71,10 +72,11 @@ def test_direct_upload_registers_like_a_multipart_upload(api_aws, lambda_client,
     assert download.body == data
 
 
-def test_a_bad_file_fails_cleanly_and_stores_nothing(api_aws, lambda_client, aws_env):  # noqa: F811
+@pytest.mark.parametrize("content", [b"not an image", hostile.corrupt()["png-garbage-idat"]])
+def test_a_bad_file_fails_cleanly_and_stores_nothing(api_aws, lambda_client, aws_env, content):  # noqa: F811
     api, org = api_aws
     ticket = json_of(api.call("POST", f"/sourceimages/{org}/uploads", {"filename": "x.jpg"}))
-    requests.post(ticket["url"], data=ticket["fields"], files={"file": ("x.jpg", b"not an image")})
+    requests.post(ticket["url"], data=ticket["fields"], files={"file": ("x.jpg", content)})
     lambda_client.lambda_.invoke("register_upload", s3_event(lambda_client, aws_env["SOURCES_BUCKET"],
                                                              ticket["fields"]["key"]))
     status = json_of(api.call("GET", ticket["status"]))

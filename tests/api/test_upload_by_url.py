@@ -28,6 +28,9 @@ def serve(host: str, target_for_redirect: str = ""):
                 self.send_response(301)
                 self.send_header("Location", "/img.png")
                 self.end_headers()
+            elif self.path == "/corrupt.png":  # valid IHDR, garbage pixel data
+                from tests.reliability.hostile import corrupt
+                self._send(200, corrupt()["png-garbage-idat"])
             elif self.path == "/big":
                 self._send(200, b"\0" * 200_000)
             elif self.path == "/slow":
@@ -131,3 +134,6 @@ def test_size_and_time_limits(api, remote, monkeypatch):
 def test_a_remote_file_that_is_not_an_image_is_400(api, remote, monkeypatch):
     allow(monkeypatch, "127.0.0.2/32")
     assert upload_url(api, f"{remote}/missing").status_code == 400
+    r = upload_url(api, f"{remote}/corrupt.png")
+    assert r.status_code == 400 and "corrupt" in json_of(r)["error"]["message"]
+    assert json_of(api.call("GET", "/sourceimages/acme"))["total"] == 0
