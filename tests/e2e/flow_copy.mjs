@@ -4,6 +4,7 @@
 //
 // Prints a JSON summary ({status, body} or {error: {statusCode, body}} per call) on stdout.
 import { Rokka } from 'rokka'
+import { recorder, transport } from './record.mjs'
 import crypto from 'node:crypto'
 import fs from 'node:fs/promises'
 
@@ -11,18 +12,9 @@ const [serverArg, pngPath] = process.argv.slice(2)
 const apiHost = new URL(serverArg).origin
 const org = `copy-${crypto.randomBytes(3).toString('hex')}`
 const org2 = `${org}-to`
-const transport = { retries: 0, minTimeout: 50, maxTimeout: 100, randomize: false }
 const summary = { org, org2 }
 
-async function record(name, fn) {
-  try {
-    const res = await fn()
-    summary[name] = { status: res.statusCode, body: res.body }
-  } catch (err) {
-    summary[name] = { error: { statusCode: err.statusCode, body: err.body, message: String(err.message || err) } }
-  }
-  return summary[name]
-}
+const record = recorder(summary)
 
 const anon = new Rokka({ apiHost, transport })
 const user = await record('signup', () => anon.users.create(`${org}@example.org`, org))

@@ -5,6 +5,7 @@
 // <work-dir> holds a.png and b.png (made by the pytest side). Every call's outcome goes into a JSON
 // summary on stdout ({status, body} or {error: {statusCode, body}}); test_rokkajs_management.py asserts on it.
 import { Rokka } from 'rokka'
+import { recorder, transport } from './record.mjs'
 import crypto from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
@@ -13,18 +14,9 @@ const [serverArg, workDir] = process.argv.slice(2)
 const apiHost = new URL(serverArg).origin
 const org = `mgmt-${crypto.randomBytes(3).toString('hex')}`
 const org2 = `${org}-copy`
-const transport = { retries: 0, minTimeout: 50, maxTimeout: 100, randomize: false }
 const summary = { org, org2 }
 
-async function record(name, fn) {
-  try {
-    const res = await fn()
-    summary[name] = { status: res.statusCode, body: res.body }
-  } catch (err) {
-    summary[name] = { error: { statusCode: err.statusCode, body: err.body, message: String(err.message || err) } }
-  }
-  return summary[name]
-}
+const record = recorder(summary)
 
 async function fetchStatus(name, url) {
   const res = await fetch(url)

@@ -8,13 +8,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 import requests
 from PIL import Image
 
-from tests.e2e.test_rokkajs import E2E, ROOT, free_port, require_node, tail
+from tests.e2e.test_rokkajs import E2E, ROOT, free_port, require_node, tail, wait_until_up
 
 
 @pytest.fixture(scope="module")
@@ -31,18 +30,7 @@ def function_url(moto_endpoint, tmp_path_factory):
                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"function_url_server.py exited:\n{tail(log_path)}", pytrace=False)
-            try:
-                if requests.get(f"{url}/operations", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"function_url_server.py did not answer:\n{tail(log_path)}", pytrace=False)
-            time.sleep(0.1)
+        wait_until_up(proc, url, log_path, "function_url_server.py")
         yield url, work, log_path
     finally:
         proc.terminate()

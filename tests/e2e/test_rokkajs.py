@@ -93,6 +93,23 @@ def require_node() -> str:
     return node
 
 
+def wait_until_up(proc, url: str, log_path: Path, name: str) -> None:
+    """Until GET {url}/operations answers 200; fails the test if the process exits or times out."""
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"{name} exited with {proc.returncode} before answering:\n{tail(log_path)}", pytrace=False)
+        try:
+            if requests.get(f"{url}/operations", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"{name} did not answer on {url} within {SERVER_START_TIMEOUT}s:\n{tail(log_path)}",
+                        pytrace=False)
+        time.sleep(0.1)
+
+
 @pytest.fixture(scope="module", params=["local", "aws"])
 def server(request, tmp_path_factory):
     """localserver.py on a free port with empty storage; always stopped afterwards.
@@ -117,20 +134,7 @@ def server(request, tmp_path_factory):
         proc = subprocess.Popen([sys.executable, "localserver.py"], cwd=ROOT, env=env,
                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"localserver.py exited with {proc.returncode} before answering:\n{tail(log_path)}",
-                            pytrace=False)
-            try:
-                if requests.get(f"{url}/operations", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"localserver.py did not answer on {url} within {SERVER_START_TIMEOUT}s:\n"
-                            f"{tail(log_path)}", pytrace=False)
-            time.sleep(0.1)
+        wait_until_up(proc, url, log_path, "localserver.py")
         yield url, log_path
     finally:
         if proc.poll() is None:
