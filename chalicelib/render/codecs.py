@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from chalicelib.errors import BadRequest
-from chalicelib.render import formats_vector
+from chalicelib.render import formats_jxl, formats_vector
 
 # Pillow format → (rokka format name, MIME type) for accepted raster sources.
 SOURCE_FORMATS = {
@@ -27,6 +27,7 @@ SOURCE_FORMATS = {
     "TIFF": ("tiff", "image/tiff"),
     "PSD": ("psd", "image/vnd.adobe.photoshop"),  # the flattened composite is used
     "HEIF": ("heic", "image/heic"),  # via pillow-heif; plain HEIF brands become heif, image/heif
+    "JXL": ("jxl", "image/jxl"),  # via pillow-jxl-plugin (formats_jxl)
 }
 VECTOR_FORMATS = {"svg": ("svg", "image/svg+xml"), "pdf": ("pdf", "application/pdf")}
 
@@ -41,6 +42,7 @@ OUTPUT_FORMATS = {
     "heic": ("HEIF", "image/heic"),
     "heif": ("HEIF", "image/heif"),
     "jp2": ("JPEG2000", "image/jp2"),
+    "jxl": ("JXL", "image/jxl"),         # formats_jxl
     "tiff": ("TIFF", "image/tiff"),
     "svg": ("SVG", "image/svg+xml"),     # SVG sources only (pipeline)
     "blur": ("BLURHASH", "text/plain"),  # a BlurHash string of the rendered image
@@ -48,12 +50,12 @@ OUTPUT_FORMATS = {
 ANIMATED_OUTPUTS = ("gif", "webp")
 
 # MPO files open through the JPEG plugin; HEIF needs pillow-heif, registered only when needed.
-_ACCEPTED = [f for f in SOURCE_FORMATS if f not in ("MPO", "HEIF")]
+_ACCEPTED = [f for f in SOURCE_FORMATS if f not in ("MPO", "HEIF", "JXL")]
 _ANIMATABLE = ("GIF", "WEBP", "PNG", "AVIF")
 _HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs"}
 # Largest raster a vector source (SVG/PDF) may be drawn at when the caller gives no limit.
 VECTOR_MAX_PIXELS = 100_000_000
-_UNSUPPORTED = "The file is not a supported image (JPEG, PNG, GIF, WebP, AVIF, HEIC, TIFF, PSD, SVG or PDF)."
+_UNSUPPORTED = "The file is not a supported image (JPEG, PNG, GIF, WebP, AVIF, HEIC, JPEG XL, TIFF, PSD, SVG or PDF)."
 
 
 @dataclass
@@ -103,7 +105,7 @@ def identify(data: bytes, max_pixels: int) -> ImageInfo:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            formats = _ACCEPTED + (["HEIF"] if _register_heif_for(data) else [])
+            formats = _ACCEPTED + (["HEIF"] if _register_heif_for(data) else []) + _jxl_for(data)
             im = Image.open(io.BytesIO(data), formats=formats)
             fmt = im.format
             width, height = im.size
@@ -151,7 +153,14 @@ def _identify_vector(kind: str, data: bytes, max_pixels: int) -> ImageInfo:
 
 def _raster_magic(data: bytes) -> bool:
     return (data[:3] == b"\xff\xd8\xff" or data[:4] in (b"\x89PNG", b"GIF8", b"RIFF", b"8BPS", b"II*\0", b"MM\0*")
-            or data[4:8] == b"ftyp")
+            or data[4:8] == b"ftyp" or formats_jxl.is_jxl(data))
+
+
+def _jxl_for(data: bytes) -> list:
+    if not formats_jxl.is_jxl(data):
+        return []
+    formats_jxl.register()
+    return ["JXL"]
 
 
 def _register_heif_for(data: bytes) -> bool:
@@ -279,6 +288,7 @@ def open_source(data: bytes, draft_size: tuple[int, int] | None = None,
         return open_vector(kind, data)
     if data[4:8] == b"ftyp":
         _register_heif_for(data)
+    _jxl_for(data)
     im = Image.open(io.BytesIO(data))
     before = None
     orientation = _orientation(im)

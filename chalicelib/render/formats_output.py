@@ -194,6 +194,9 @@ def encode_still(im: Image.Image, fmt: str, options: dict) -> bytes:
         settings = ({"irreversible": True, "quality_mode": "dB", "quality_layers": [quality]}
                     if quality < 100 else {"irreversible": False})
         im.save(out, "JPEG2000", no_jp2=False, **settings)
+    elif pil_format == "JXL":
+        from chalicelib.render import formats_jxl
+        return formats_jxl.encode(im, option(options, "jxl.quality"))
     elif pil_format == "TIFF":
         im.save(out, "TIFF", compression="tiff_adobe_deflate", **_dpi(options))
     elif pil_format == "BLURHASH":

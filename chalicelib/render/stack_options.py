@@ -44,7 +44,7 @@ STACK_OPTIONS: dict[str, Option] = {
     "autoformat.exclude": Option("string", default=None, nullable=True,
                                  description="Comma list of formats autoformat must not choose"),
     "autoformat.include": Option("string", default=None, nullable=True,
-                                 description="Comma list of opt-in formats autoformat may choose (avif)"),
+                                 description="Comma list of opt-in formats autoformat may choose (avif, jxl)"),
     "dpr": Option("number", default=1, minimum=1, maximum=10, description="Device pixel ratio; needs a resize"),
     "content_disposition": Option("string", default="inline", values=("inline", "attachment"),
                                   description="attachment makes browsers download the render"),
