@@ -39,7 +39,7 @@ from PIL import Image
 
 from chalicelib.errors import BadRequest
 from chalicelib.operations import crop, resize
-from chalicelib.render import codecs, formats_vector, limits
+from chalicelib.render import codecs, formats_vector, limits, optim
 from chalicelib.render.context import RenderContext
 
 # Frames × pixels of one animation (source and result), e.g. 400 frames of 500x500; that is
@@ -195,7 +195,8 @@ def render_pixels(data: bytes, source: dict, operations: list, options: dict, fm
     """
     data = prepare_source(data, source, operations)
     if fmt == "svg":
-        return _render_svg(data, source, operations, options, max_output_pixels, resources), fmt
+        body = _render_svg(data, source, operations, options, max_output_pixels, resources)
+        return optim.optimise(body, fmt, None, options), fmt
     result = _render(data, source, operations, options, max_output_pixels, resources,
                      animate=fmt in codecs.ANIMATED_OUTPUTS, prepared=True)
     frames = result.frames
@@ -205,7 +206,7 @@ def render_pixels(data: bytes, source: dict, operations: list, options: dict, fm
         return codecs.encode_animation(frames, result.durations, result.loop, fmt, options), fmt
     if choose_format is not None:
         fmt = choose_format(frames[0], fmt)
-    return codecs.encode(frames[0], fmt, options), fmt
+    return optim.optimise(codecs.encode(frames[0], fmt, options), fmt, frames[0], options), fmt
 
 
 def has_visible_alpha(image: Image.Image) -> bool:

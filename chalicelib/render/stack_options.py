@@ -15,10 +15,12 @@ def _quality(default: int, description: str) -> Option:
 STACK_OPTIONS: dict[str, Option] = {
     "basestack": Option("string", default=None, nullable=True, pattern=r"^[a-z0-9\-_]+$",
                         description="Stack executed before this one"),
+    # Second-stage optimisation (render/optim.py, docs/formats.md).
     "optim.quality": Option("integer", default=5, minimum=0, maximum=10,
-                            description="Adaptive quality target of the background optimisation"),
-    "optim.disable_all": Option("boolean", default=False, description="Turn off background optimisation"),
-    "optim.immediate": Option("boolean", default=False, description="Optimise on the first render"),
+                            description="Quality target of the lossy PNG step: at least 30 + this PSNR (dB)"),
+    "optim.disable_all": Option("boolean", default=False, description="Turn off the second-stage optimisation"),
+    "optim.immediate": Option("boolean", default=False,
+                              description="Full second stage on the first render (lossy PNG where smaller, oxipng)"),
     "jpg.quality": _quality(80, "JPEG quality (70 when dpr > 1.5)"),
     "webp.quality": _quality(80, "WebP quality (70 when dpr > 1.5); 100 is lossless"),
     "heif.quality": _quality(40, "HEIF/HEIC quality"),
