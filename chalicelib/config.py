@@ -101,6 +101,9 @@ class Settings:
     max_inline_bytes: int
     # HS256 secret of the JWTs from GET /user/apikeys/token; derived from KEY_PEPPER unless set.
     jwt_secret: str
+    # Video sources (render/formats_video.py): longest duration, and width x height x frame rate.
+    max_video_seconds: float
+    max_video_pixels_per_second: int
 
 
 @lru_cache(maxsize=1)
@@ -132,5 +135,7 @@ def settings() -> Settings:
         face_detection=_choice("FACE_DETECTION", "opencv" if storage == "local" else "rekognition",
                                ("opencv", "rekognition", "off")),
         fetch_allowed_networks=_networks("FETCH_ALLOWED_NETWORKS"),
+        max_video_seconds=_float("MAX_VIDEO_SECONDS", 600.0),
+        max_video_pixels_per_second=_int("MAX_VIDEO_PIXELS_PER_SECOND", 1920 * 1080 * 60),
         jwt_secret=os.environ.get("JWT_SECRET") or derived_secret(os.environ.get("KEY_PEPPER", DEV_PEPPER), "jwt"),
     )

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from chalicelib.errors import BadRequest
-from chalicelib.render import formats_jxl, formats_vector
+from chalicelib.render import formats_jxl, formats_vector, formats_video
 
 # Pillow format → (rokka format name, MIME type) for accepted raster sources.
 SOURCE_FORMATS = {
@@ -46,6 +46,8 @@ OUTPUT_FORMATS = {
     "tiff": ("TIFF", "image/tiff"),
     "svg": ("SVG", "image/svg+xml"),     # SVG sources only (pipeline)
     "blur": ("BLURHASH", "text/plain"),  # a BlurHash string of the rendered image
+    "mp4": ("MP4", "video/mp4"),          # animated and video sources only (formats_video)
+    "webm": ("WEBM", "video/webm"),
 }
 ANIMATED_OUTPUTS = ("gif", "webp")
 
@@ -70,6 +72,8 @@ class ImageInfo:
     # The opened raster file (header parsed, no pixels decoded), so the upload can read its
     # static metadata (inspect.static_metadata) without opening and parsing it a second time.
     header: Image.Image | None = field(default=None, repr=False, compare=False)
+    # Static metadata found while identifying (videos: static_metadata.video).
+    static: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 # TrueType/OpenType fonts are stored as source images for the text operation (reference §2.2).
@@ -95,6 +99,9 @@ def identify(data: bytes, max_pixels: int) -> ImageInfo:
     SVG: only the root element is parsed. PDF: page 1's size at the default pdf.dpi (200,
     doubled below 1000 px), i.e. the size a render with default options has.
     """
+    video = formats_video.kind(data)
+    if video is not None:
+        return _identify_video(video, data, max_pixels)
     font = font_kind(data)
     if font is not None:
         return ImageInfo(format=font, mimetype=f"font/{font}", width=0, height=0, animated=False,
@@ -130,6 +137,14 @@ def identify(data: bytes, max_pixels: int) -> ImageInfo:
         width, height = height, width
     return ImageInfo(format=name, mimetype=mimetype, width=width, height=height,
                      animated=animated, has_alpha=has_alpha, orientation=orientation, header=im)
+
+
+def _identify_video(kind: str, data: bytes, max_pixels: int) -> ImageInfo:
+    info = formats_video.probe(data)
+    formats_video.check_limits(info, max_pixels)
+    return ImageInfo(format=kind, mimetype=formats_video.VIDEO_FORMATS[kind], width=info["width"],
+                     height=info["height"], animated=True, has_alpha=False, orientation=1,
+                     static=formats_video.static_metadata(info))
 
 
 def _check_pixels(width: int, height: int, max_pixels: int) -> None:

@@ -27,6 +27,11 @@ Animations
     Frames that end at another size than the first (trim...) are resized to it. Frames ×
     pixels are limited by MAX_ANIMATION_PIXELS, at decode and after every operation. Other
     outputs use the first frame only (frames added by operations are dropped).
+
+Video
+    Video sources (formats_video) give one frame at the `timestamp` option for image outputs,
+    and frames sampled at `fps` for animated and video outputs; .mp4/.webm outputs need an
+    animated or video source and are encoded by formats_video.
 """
 from __future__ import annotations
 
@@ -39,7 +44,7 @@ from PIL import Image
 
 from chalicelib.errors import BadRequest
 from chalicelib.operations import crop, resize
-from chalicelib.render import codecs, formats_vector, limits, optim
+from chalicelib.render import codecs, formats_vector, formats_video, limits, optim
 from chalicelib.render.context import RenderContext
 
 # Frames × pixels of one animation (source and result), e.g. 400 frames of 500x500; that is
@@ -126,7 +131,14 @@ def _render(data: bytes, source: dict, operations: list, options: dict, max_outp
         data = prepare_source(data, source, operations)
     vector = codecs.vector_kind(data)
     cut_at_decode = False  # the first operation, a crop, was applied while decoding
-    if vector is not None:
+    if formats_video.kind(data) is not None:  # video sources: a still at `timestamp`, or frames at `fps`
+        if animate:
+            frames, durations = formats_video.frames_at_fps(data, int(options.get("fps") or 10),
+                                                            MAX_ANIMATION_PIXELS)
+        else:
+            frames, durations = [formats_video.frame_at(data, options.get("timestamp"))], [None]
+        loop, before = 0, None
+    elif vector is not None:
         first_resize = _first_resize(operations)
 
         def vector_target(nominal):
@@ -198,10 +210,14 @@ def render_pixels(data: bytes, source: dict, operations: list, options: dict, fm
         body = _render_svg(data, source, operations, options, max_output_pixels, resources)
         return optim.optimise(body, fmt, None, options), fmt
     result = _render(data, source, operations, options, max_output_pixels, resources,
-                     animate=fmt in codecs.ANIMATED_OUTPUTS, prepared=True)
+                     animate=fmt in codecs.ANIMATED_OUTPUTS or fmt in formats_video.OUTPUTS, prepared=True)
     frames = result.frames
     if options.get("transparency.color"):
         frames = [codecs.flatten(f, options["transparency.color"]) for f in frames]
+    if fmt in formats_video.OUTPUTS:
+        if len(frames) < 2:
+            raise BadRequest(f"Video output (.{fmt}) needs an animated or video source image.")
+        return formats_video.encode(frames, result.durations, fmt, options), fmt
     if len(frames) > 1:
         return codecs.encode_animation(frames, result.durations, result.loop, fmt, options), fmt
     if choose_format is not None:

@@ -20,7 +20,7 @@ from chalicelib.storage.ports import Storage
 ERROR_CACHE_CONTROL = "public, max-age=60"
 MAX_STACK_NESTING = 5  # rokka allows compositions nested five deep
 SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-VIDEO_FORMATS = ("mp4", "webm", "m3u", "m3u8", "ts", "mov")
+VIDEO_FORMATS = ("m3u", "m3u8", "ts", "mov")  # HLS is not implemented; mp4/webm are
 
 
 def host_path(path: str) -> str:

@@ -235,7 +235,7 @@ def test_every_output_format(api, photo, ext, pil_format, mimetype):
 
 def test_output_formats_are_the_declared_ones():
     assert set(codecs.OUTPUT_FORMATS) == {"jpg", "jpeg", "png", "gif", "webp", "avif", "heic", "heif", "jp2", "jxl",
-                                          "tiff", "svg", "blur"}
+                                          "tiff", "svg", "blur", "mp4", "webm"}
 
 
 @pytest.mark.parametrize("ext, option", [("avif", "avif.quality"), ("heic", "heif.quality"),
