@@ -19,8 +19,8 @@ from chalicelib.web import (ANY_CONTENT_TYPE, api_view, empty_response, json_res
 app = Chalice(app_name="rokka-clone")
 # WebP/AVIF/HEIF are not in Chalice's default binary types; without them bytes responses crash.
 app.api.binary_types.extend(["image/webp", "image/avif", "image/heic", "image/heif", "image/tiff",
-                             "image/jp2", "image/svg+xml", "image/vnd.adobe.photoshop", "application/pdf",
-                             "font/ttf", "font/otf", "multipart/form-data"])
+                             "image/jp2", "image/jxl", "image/svg+xml", "image/vnd.adobe.photoshop", "application/pdf",
+                             "font/ttf", "font/otf", "video/mp4", "video/webm", "multipart/form-data"])
 
 
 def handler(event, context):

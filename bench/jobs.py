@@ -58,6 +58,7 @@ class Job:
     operations: tuple = ()  # rokka stack operations: ({"name": ..., "options": {...}}, ...)
     fmt: str = "jpg"
     stack: str | None = None  # the stack to render (default: the job's own, named like the job)
+    options: tuple = ()  # rokka stack options as (name, value) pairs
 
     @property
     def stack_name(self) -> str:
@@ -78,9 +79,25 @@ def _resize(width: int) -> tuple:
     return ({"name": "resize", "options": {"width": width}},)
 
 
-def _render(name, label, fixture, operations, fmt, warm="warm_jpeg", impls=RENDER_IMPLS) -> Job:
+def _render(name, label, fixture, operations, fmt, warm="warm_jpeg", impls=RENDER_IMPLS, options=()) -> Job:
     return Job(name=name, kind="render", impls=impls, label=label, fixture=fixture, warm=warm,
-               operations=operations, fmt=fmt)
+               operations=operations, fmt=fmt, options=options)
+
+
+# Formats of docs/formats.md. pyvips-binary 8.18 has no JPEG XL (no jxlsave) and libvips no video,
+# so those jobs compare with Pillow (pillow-jxl-plugin; Pillow frames + PyAV) only.
+FORMAT_JOBS = (
+    _render("r1200_12mp_jxl", "12 MP JPEG -> 1200 px JPEG XL q70", "jpeg_12mp", _resize(1200), "jxl",
+            impls=("ours", "pillow")),
+    _render("png_2000_optim_lossless", "2000x2000 RGBA PNG -> 400 px PNG, optim.immediate (oxipng)",
+            "png_rgba_2000", _resize(400), "png", warm="warm_png",
+            options=(("optim.immediate", True), ("pngquant.quality", 100))),
+    _render("png_2000_optim_lossy", "2000x2000 RGBA PNG -> 400 px palette PNG q80, optim.immediate",
+            "png_rgba_2000", _resize(400), "png", warm="warm_png",
+            options=(("optim.immediate", True), ("pngquant.quality", 80))),
+    _render("gif_anim_mp4", "GIF 20 frames 400x300 -> 100 px MP4 (H.264)", "gif_20f", _resize(100), "mp4",
+            warm="warm_gif", impls=("ours", "pillow")),
+)
 
 
 JOBS = (
@@ -104,6 +121,7 @@ JOBS = (
     _render("gif_anim", "GIF 20 frames 400x300 -> 100 px GIF", "gif_20f", _resize(100), "gif", warm="warm_gif"),
     _render("full_24mp_jpg", "24 MP JPEG -> 24 MP JPEG (re-encode)", "jpeg_24mp",
             ({"name": "noop", "options": {}},), "jpg", impls=("ours", "pillow", "pyvips")),
+    *FORMAT_JOBS,
     Job("cache_12mp", "cache", ("hit",), "cache hit of the 12 MP -> 200 px JPEG render", fixture="jpeg_12mp",
         warm="warm_jpeg", operations=_resize(200), fmt="jpg", stack="thumb_12mp_jpg"),
     Job("upload_12mp", "upload", ("ours", "sha1_write"), "upload of a 12 MP JPEG (service vs SHA-1 + write)",

@@ -93,6 +93,17 @@ class Meter:
 def describe(body: bytes) -> dict:
     from PIL import Image
 
+    from chalicelib.render import formats_jxl, formats_video
+
+    if formats_video.kind(body):
+        import av
+
+        with av.open(io.BytesIO(body)) as container:
+            stream = container.streams.video[0]
+            frames = sum(1 for _ in container.decode(stream))
+            return {"format": stream.codec_context.name, "mode": stream.codec_context.pix_fmt,
+                    "size": [stream.width, stream.height], "frames": frames, "bytes": len(body)}
+    formats_jxl.register()
     im = Image.open(io.BytesIO(body))
     return {"format": im.format, "mode": im.mode, "size": list(im.size), "frames": getattr(im, "n_frames", 1),
             "bytes": len(body)}
@@ -180,11 +191,14 @@ def _pillow_ops(im, operations):
     return im
 
 
-def pillow_render(data: bytes, operations: list, fmt: str) -> bytes:
+def pillow_render(data: bytes, operations: list, fmt: str, options: tuple = ()) -> bytes:
     from PIL import Image, ImageSequence
 
     im = Image.open(io.BytesIO(data))
     out = io.BytesIO()
+    if fmt == "mp4":
+        return _pyav_mp4([_pillow_ops(f.convert("RGB"), operations) for f in ImageSequence.Iterator(im)],
+                         [f.info.get("duration", 100) for f in ImageSequence.Iterator(im)])
     if fmt == "gif" and getattr(im, "is_animated", False):
         frames, durations = [], []
         for frame in ImageSequence.Iterator(im):
@@ -201,16 +215,51 @@ def pillow_render(data: bytes, operations: list, fmt: str) -> bytes:
         im.save(out, "WEBP", quality=80, method=4)
     elif fmt == "avif":
         im.save(out, "AVIF", quality=45, speed=8)
+    elif fmt == "png" and dict(options).get("pngquant.quality", 100) < 100:
+        # Pillow's own palette (what ours falls back to without imagequant), zlib at its best
+        im.quantize(256, method=Image.Quantize.FASTOCTREE).save(out, "PNG", optimize=True)
+    elif fmt == "png" and dict(options).get("optim.immediate"):
+        im.save(out, "PNG", optimize=True)  # Pillow's "optimise": zlib level 9
     elif fmt == "png":
         im.save(out, "PNG", compress_level=7)
+    elif fmt == "jxl":
+        import pillow_jxl  # noqa: F401 - registers JXL
+
+        im.save(out, "JXL", quality=70, effort=5)
     else:
         raise ValueError(fmt)
     return out.getvalue()
 
 
+def _pyav_mp4(frames: list, durations: list) -> bytes:
+    """H.264 as ours (CRF 25, veryfast, yuv420p), frame times from the GIF's durations."""
+    import tempfile
+    from fractions import Fraction
+
+    import av
+
+    width, height = (frames[0].width // 2) * 2, (frames[0].height // 2) * 2
+    with tempfile.NamedTemporaryFile(suffix=".mp4") as tmp:
+        with av.open(tmp.name, "w", format="mp4", options={"movflags": "+faststart"}) as container:
+            stream = container.add_stream("libx264", rate=10)
+            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+            stream.codec_context.time_base = Fraction(1, 1000)
+            stream.options = {"crf": "25", "preset": "veryfast"}
+            pts = 0
+            for im, duration in zip(frames, durations):
+                frame = av.VideoFrame.from_image(im.crop((0, 0, width, height)))
+                frame.pts, frame.time_base = pts, Fraction(1, 1000)
+                pts += max(1, int(duration or 100))
+                for packet in stream.encode(frame):
+                    container.mux(packet)
+            for packet in stream.encode():
+                container.mux(packet)
+        return read(tmp.name)
+
+
 # --- libvips (pyvips), one thread ------------------------------------------------------------
 
-def pyvips_render(data: bytes, operations: list, fmt: str) -> bytes:
+def pyvips_render(data: bytes, operations: list, fmt: str, options: tuple = ()) -> bytes:
     import pyvips
 
     first = operations[0]
@@ -242,6 +291,11 @@ def pyvips_render(data: bytes, operations: list, fmt: str) -> bytes:
     if fmt == "avif":
         # aom speed 8 (ours) is libvips effort 1 (speed = 9 - effort).
         return im.heifsave_buffer(Q=45, compression="av1", effort=1, keep=0)
+    if fmt == "png" and dict(options).get("pngquant.quality", 100) < 100:
+        # libvips' palette PNG (libimagequant or quantizr inside pyvips-binary) at the same quality
+        return im.pngsave_buffer(compression=9, palette=True, Q=dict(options)["pngquant.quality"], keep=0)
+    if fmt == "png" and dict(options).get("optim.immediate"):
+        return im.pngsave_buffer(compression=9, filter="all", keep=0)  # libvips' best lossless zlib
     if fmt == "png":
         # Lossless RGBA at zlib level 7, as ours by default (pngquant.quality only when asked),
         # with adaptive row filters (libpng's heuristic) as Pillow's encoder always uses them:
@@ -269,9 +323,9 @@ def task_render(state: dict, job: Job, impl: str) -> dict:
     elif impl in ("pillow", "pyvips"):
         fn = pillow_render if impl == "pillow" else pyvips_render
         ops = job.ops(state.get("smoke", False))
-        fn(read(warm["path"]), ops, job.fmt)
+        fn(read(warm["path"]), ops, job.fmt, job.options)
         with Meter() as m:
-            body = fn(read(fx["path"]), ops, job.fmt)  # reading the file is part of the job, as for ours
+            body = fn(read(fx["path"]), ops, job.fmt, job.options)  # reading the file is part of the job, as for ours
     else:
         raise ValueError(f"unknown implementation {impl!r} for {job.name}")
     return {**m.result(), "out": describe(body)}
@@ -515,7 +569,9 @@ def setup(plan: dict) -> dict:
         fixtures[name] = {**fx, "hash": item["hash"], "width": item["width"], "height": item["height"]}
     for job in JOBS:
         if job.kind == "render":
-            svc.stacks.put(principal, org, job.stack_name, job.ops(plan.get("smoke", False)), overwrite=True)
+            ops = job.ops(plan.get("smoke", False))
+            body = {"operations": ops, "options": dict(job.options)} if job.options else ops
+            svc.stacks.put(principal, org, job.stack_name, body, overwrite=True)
     return {"data_dir": plan["data_dir"], "org": org, "fixtures": fixtures, "smoke": plan.get("smoke", False)}
 
 

@@ -102,8 +102,11 @@ class Settings:
     max_inline_bytes: int
     # HS256 secret of the JWTs from GET /user/apikeys/token; derived from KEY_PEPPER unless set.
     jwt_secret: str
+    # Video sources (render/formats_video.py): longest duration, and width x height x frame rate.
+    max_video_seconds: float
+    max_video_pixels_per_second: int
     # GET /sourceimages/{org}/download: most original bytes per zip (on AWS the Lambda payload limit).
-    max_zip_bytes: int = 4_400_000
+    max_zip_bytes: int = limits.DEFAULT_MAX_ZIP_BYTES_AWS
 
 
 @lru_cache(maxsize=1)
@@ -134,6 +137,9 @@ def settings() -> Settings:
         face_detection=_choice("FACE_DETECTION", "opencv" if storage == "local" else "rekognition",
                                ("opencv", "rekognition", "off")),
         fetch_allowed_networks=_networks("FETCH_ALLOWED_NETWORKS"),
+        max_video_seconds=_float("MAX_VIDEO_SECONDS", limits.DEFAULT_MAX_VIDEO_SECONDS),
+        max_video_pixels_per_second=_int("MAX_VIDEO_PIXELS_PER_SECOND", limits.DEFAULT_MAX_VIDEO_PIXELS_PER_SECOND),
         jwt_secret=os.environ.get("JWT_SECRET") or derived_secret(os.environ.get("KEY_PEPPER", DEV_PEPPER), "jwt"),
-        max_zip_bytes=_int("DOWNLOAD_MAX_ZIP_BYTES", 4_400_000 if storage == "aws" else 200 * 1024 * 1024),
+        max_zip_bytes=_int("DOWNLOAD_MAX_ZIP_BYTES", limits.DEFAULT_MAX_ZIP_BYTES_AWS if storage == "aws"
+                            else limits.DEFAULT_MAX_ZIP_BYTES_LOCAL),
     )

@@ -28,6 +28,12 @@ DEFAULT_RENDER_TIMEOUT_SECONDS = 25.0
 # payload limit, base64 is 4/3); larger ones redirect to the stored copy.
 DEFAULT_MAX_INLINE_BYTES = 4_400_000
 DEFAULT_FETCH_TIMEOUT_SECONDS = 10             # FETCH_TIMEOUT_SECONDS, upload by URL
+DEFAULT_MAX_VIDEO_SECONDS = 600.0              # MAX_VIDEO_SECONDS, a video source's duration
+DEFAULT_MAX_VIDEO_PIXELS_PER_SECOND = 1920 * 1080 * 60  # MAX_VIDEO_PIXELS_PER_SECOND, width x height x fps
+# DOWNLOAD_MAX_ZIP_BYTES: original bytes per zip of GET /sourceimages/{org}/download (on AWS the
+# Lambda response payload limit).
+DEFAULT_MAX_ZIP_BYTES_AWS = 4_400_000
+DEFAULT_MAX_ZIP_BYTES_LOCAL = 200 * 1024 * 1024
 
 # --- render ----------------------------------------------------------------------------------
 

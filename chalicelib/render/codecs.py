@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from chalicelib.errors import BadRequest
-from chalicelib.render import formats_vector
+from chalicelib.render import formats_jxl, formats_vector, formats_video
 from chalicelib.limits import VECTOR_MAX_PIXELS
 
 # Pillow format → (rokka format name, MIME type) for accepted raster sources.
@@ -28,6 +28,7 @@ SOURCE_FORMATS = {
     "TIFF": ("tiff", "image/tiff"),
     "PSD": ("psd", "image/vnd.adobe.photoshop"),  # the flattened composite is used
     "HEIF": ("heic", "image/heic"),  # via pillow-heif; plain HEIF brands become heif, image/heif
+    "JXL": ("jxl", "image/jxl"),  # via pillow-jxl-plugin (formats_jxl)
 }
 VECTOR_FORMATS = {"svg": ("svg", "image/svg+xml"), "pdf": ("pdf", "application/pdf")}
 
@@ -42,18 +43,21 @@ OUTPUT_FORMATS = {
     "heic": ("HEIF", "image/heic"),
     "heif": ("HEIF", "image/heif"),
     "jp2": ("JPEG2000", "image/jp2"),
+    "jxl": ("JXL", "image/jxl"),         # formats_jxl
     "tiff": ("TIFF", "image/tiff"),
     "svg": ("SVG", "image/svg+xml"),     # SVG sources only (pipeline)
     "blur": ("BLURHASH", "text/plain"),  # a BlurHash string of the rendered image
+    "mp4": ("MP4", "video/mp4"),          # animated and video sources only (formats_video)
+    "webm": ("WEBM", "video/webm"),
 }
 ANIMATED_OUTPUTS = ("gif", "webp")
 
 # MPO files open through the JPEG plugin; HEIF needs pillow-heif, registered only when needed.
-_ACCEPTED = [f for f in SOURCE_FORMATS if f not in ("MPO", "HEIF")]
+_ACCEPTED = [f for f in SOURCE_FORMATS if f not in ("MPO", "HEIF", "JXL")]
 _ANIMATABLE = ("GIF", "WEBP", "PNG", "AVIF")
 _HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs"}
 # Largest raster a vector source (SVG/PDF) may be drawn at when the caller gives no limit.
-_UNSUPPORTED = "The file is not a supported image (JPEG, PNG, GIF, WebP, AVIF, HEIC, TIFF, PSD, SVG or PDF)."
+_UNSUPPORTED = "The file is not a supported image (JPEG, PNG, GIF, WebP, AVIF, HEIC, JPEG XL, TIFF, PSD, SVG or PDF)."
 
 
 @dataclass
@@ -68,6 +72,8 @@ class ImageInfo:
     # The opened raster file (header parsed, no pixels decoded), so the upload can read its
     # static metadata (inspect.static_metadata) without opening and parsing it a second time.
     header: Image.Image | None = field(default=None, repr=False, compare=False)
+    # Static metadata found while identifying (videos: static_metadata.video).
+    static: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 # TrueType/OpenType fonts are stored as source images for the text operation (reference §2.2).
@@ -93,6 +99,9 @@ def identify(data: bytes, max_pixels: int) -> ImageInfo:
     SVG: only the root element is parsed. PDF: page 1's size at the default pdf.dpi (200,
     doubled below 1000 px), i.e. the size a render with default options has.
     """
+    video = formats_video.kind(data)
+    if video is not None:
+        return _identify_video(video, data, max_pixels)
     font = font_kind(data)
     if font is not None:
         return ImageInfo(format=font, mimetype=f"font/{font}", width=0, height=0, animated=False,
@@ -103,7 +112,7 @@ def identify(data: bytes, max_pixels: int) -> ImageInfo:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            formats = _ACCEPTED + (["HEIF"] if _register_heif_for(data) else [])
+            formats = _ACCEPTED + (["HEIF"] if _register_heif_for(data) else []) + _jxl_for(data)
             im = Image.open(io.BytesIO(data), formats=formats)
             fmt = im.format
             width, height = im.size
@@ -130,6 +139,14 @@ def identify(data: bytes, max_pixels: int) -> ImageInfo:
                      animated=animated, has_alpha=has_alpha, orientation=orientation, header=im)
 
 
+def _identify_video(kind: str, data: bytes, max_pixels: int) -> ImageInfo:
+    info = formats_video.probe(data)
+    formats_video.check_limits(info, max_pixels)
+    return ImageInfo(format=kind, mimetype=formats_video.VIDEO_FORMATS[kind], width=info["width"],
+                     height=info["height"], animated=True, has_alpha=False, orientation=1,
+                     static=formats_video.static_metadata(info))
+
+
 def _check_pixels(width: int, height: int, max_pixels: int) -> None:
     if width < 1 or height < 1 or width * height > max_pixels:
         raise BadRequest(f"Image dimensions {width}x{height} exceed the limit of {max_pixels} pixels")
@@ -151,7 +168,14 @@ def _identify_vector(kind: str, data: bytes, max_pixels: int) -> ImageInfo:
 
 def _raster_magic(data: bytes) -> bool:
     return (data[:3] == b"\xff\xd8\xff" or data[:4] in (b"\x89PNG", b"GIF8", b"RIFF", b"8BPS", b"II*\0", b"MM\0*")
-            or data[4:8] == b"ftyp")
+            or data[4:8] == b"ftyp" or formats_jxl.is_jxl(data))
+
+
+def _jxl_for(data: bytes) -> list:
+    if not formats_jxl.is_jxl(data):
+        return []
+    formats_jxl.register()
+    return ["JXL"]
 
 
 def _register_heif_for(data: bytes) -> bool:
@@ -283,6 +307,7 @@ def open_source(data: bytes, draft_size: tuple[int, int] | None = None,
         return open_vector(kind, data)
     if data[4:8] == b"ftyp":
         _register_heif_for(data)
+    _jxl_for(data)
     im = Image.open(io.BytesIO(data))
     before = None
     orientation = _orientation(im)

@@ -4,7 +4,7 @@ Settings (and why):
 * JPEG: jpg.quality (80, 70 when dpr > 1.5); progressive unless interlacing.mode is "none"
   (rokka's default "plane" means interlaced): measured on 2 cores, progressive costs ~1 ms on a
   400x300 render and ~45 ms on 2000x1500, for files ~10 % smaller, and renders are cached, so
-  the bytes matter more. No Huffman optimisation for baseline (2.5x slower for ~8 %).
+  the bytes matter more. Huffman optimisation for baseline unless optim.disable_all (optim.py).
   dpi → JFIF density. jpg.transparency.color is the background for alpha.
 * PNG: png.compression_level (zlib level, default 7). A pngquant.quality below 100 that the
   stack or URL sets quantises to a palette first: libimagequant (the engine of pngquant, via
@@ -175,7 +175,8 @@ def encode_still(im: Image.Image, fmt: str, options: dict) -> bytes:
         im = codecs.flatten(im, option(options, "jpg.transparency.color"))
         if im.mode not in ("RGB", "L"):
             im = im.convert("RGB")
-        im.save(out, "JPEG", quality=_dpr_quality(options, "jpg.quality"), optimize=False,
+        from chalicelib.render import optim
+        im.save(out, "JPEG", quality=_dpr_quality(options, "jpg.quality"), optimize=optim.jpeg_huffman(options),
                 progressive=interlaced, **_dpi(options))
     elif pil_format == "PNG":
         quality = options.get("pngquant.quality")  # explicit only: see the module docstring
@@ -203,6 +204,9 @@ def encode_still(im: Image.Image, fmt: str, options: dict) -> bytes:
         settings = ({"irreversible": True, "quality_mode": "dB", "quality_layers": [quality]}
                     if quality < 100 else {"irreversible": False})
         im.save(out, "JPEG2000", no_jp2=False, **settings)
+    elif pil_format == "JXL":
+        from chalicelib.render import formats_jxl
+        return formats_jxl.encode(im, option(options, "jxl.quality"))
     elif pil_format == "TIFF":
         im.save(out, "TIFF", compression="tiff_adobe_deflate", **_dpi(options))
     elif pil_format == "BLURHASH":

@@ -28,7 +28,8 @@ from chalicelib.errors import BadRequest, ServiceUnavailable
 
 _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("render_deadline", default=None)
 _PIL_DIR = os.path.dirname(Image.__file__)
-_DECODER_DIRS = (_PIL_DIR, os.path.join(os.path.dirname(_PIL_DIR), "pillow_heif"))
+_DECODER_DIRS = (_PIL_DIR, os.path.join(os.path.dirname(_PIL_DIR), "pillow_heif"),
+                 os.path.join(os.path.dirname(_PIL_DIR), "pillow_jxl"))
 
 
 class RenderTimeout(ServiceUnavailable):

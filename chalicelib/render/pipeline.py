@@ -27,6 +27,11 @@ Animations
     Frames that end at another size than the first (trim...) are resized to it. Frames ×
     pixels are limited by MAX_ANIMATION_PIXELS, at decode and after every operation. Other
     outputs use the first frame only (frames added by operations are dropped).
+
+Video
+    Video sources (formats_video) give one frame at the `timestamp` option for image outputs,
+    and frames sampled at `fps` for animated and video outputs; .mp4/.webm outputs need an
+    animated or video source and are encoded by formats_video.
 """
 from __future__ import annotations
 
@@ -39,7 +44,7 @@ from PIL import Image
 from chalicelib.errors import BadRequest
 from chalicelib.limits import MAX_ANIMATION_PIXELS  # frames x pixels of one animation
 from chalicelib.operations import crop, resize
-from chalicelib.render import codecs, formats_output, formats_vector, limits
+from chalicelib.render import codecs, formats_output, formats_vector, formats_video, limits, optim
 from chalicelib.render.context import RenderContext
 
 DEFAULT_FRAME_DELAY_MS = 100
@@ -123,7 +128,14 @@ def _render(data: bytes, source: dict, operations: list, options: dict, max_outp
         data = prepare_source(data, source, operations)
     vector = codecs.vector_kind(data)
     cut_at_decode = False  # the first operation, a crop, was applied while decoding
-    if vector is not None:
+    if formats_video.kind(data) is not None:  # video sources: a still at `timestamp`, or frames at `fps`
+        if animate:
+            frames, durations = formats_video.frames_at_fps(data, int(options.get("fps") or 10),
+                                                            MAX_ANIMATION_PIXELS)
+        else:
+            frames, durations = [formats_video.frame_at(data, options.get("timestamp"))], [None]
+        loop, before = 0, None
+    elif vector is not None:
         first_resize = _first_resize(operations)
 
         def vector_target(nominal):
@@ -192,17 +204,22 @@ def render_pixels(data: bytes, source: dict, operations: list, options: dict, fm
     """
     data = prepare_source(data, source, operations)
     if fmt == "svg":
-        return _render_svg(data, source, operations, options, max_output_pixels, resources), fmt
+        body = _render_svg(data, source, operations, options, max_output_pixels, resources)
+        return optim.optimise(body, fmt, None, options), fmt
     result = _render(data, source, operations, options, max_output_pixels, resources,
-                     animate=fmt in codecs.ANIMATED_OUTPUTS, prepared=True)
+                     animate=fmt in codecs.ANIMATED_OUTPUTS or fmt in formats_video.OUTPUTS, prepared=True)
     frames = result.frames
     if options.get("transparency.color"):
         frames = [codecs.flatten(f, options["transparency.color"]) for f in frames]
+    if fmt in formats_video.OUTPUTS:
+        if len(frames) < 2:
+            raise BadRequest(f"Video output (.{fmt}) needs an animated or video source image.")
+        return formats_video.encode(frames, result.durations, fmt, options), fmt
     if len(frames) > 1:
         return formats_output.encode_animation(frames, result.durations, result.loop, fmt, options), fmt
     if choose_format is not None:
         fmt = choose_format(frames[0], fmt)
-    return formats_output.encode(frames[0], fmt, options), fmt
+    return optim.optimise(formats_output.encode(frames[0], fmt, options), fmt, frames[0], options), fmt
 
 
 def has_visible_alpha(image: Image.Image) -> bool:

@@ -27,7 +27,8 @@ REMOTE_PLACEHOLDER = "-~remote~-"
 FORMAT_RE = re.compile(r"^[a-z0-9]{2,5}$")
 STACK_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
 ORG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-ACCEPT_TOKENS = ("avif", "webp")
+# "jxl" and "jxl-avif": JPEG XL (and AVIF); every client that names those also takes WebP.
+ACCEPT_TOKENS = ("jxl-avif", "jxl", "avif", "webp")
 V_SUFFIX_RE = re.compile(r"(?:~|%7[eE])v([0-9a-f]{16})$")
 # Requested formats that autoformat may replace (and whose cache keys carry the Accept token).
 NEGOTIABLE = ("jpg", "jpeg", "png")
@@ -70,7 +71,9 @@ def header(headers: dict | None, name: str):
 
 def accept_token_for(accept: str | None) -> str | None:
     """The best modern format an Accept header names (the CloudFront Function does the same)."""
-    accept = accept or ""
+    accept = (accept or "").lower()
+    if "image/jxl" in accept:
+        return "jxl-avif" if "image/avif" in accept else "jxl"
     if "image/avif" in accept:
         return "avif"
     if "image/webp" in accept:

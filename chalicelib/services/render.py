@@ -9,8 +9,8 @@ import json
 import logging
 from dataclasses import dataclass, field
 
-from chalicelib.errors import BadRequest, NotFound, http_error
-from chalicelib.render import codecs, inspect, limits, pipeline, signing, stackdef, url
+from chalicelib.errors import BadRequest, NotFound, RokkaError, http_error
+from chalicelib.render import codecs, formats_jxl, inspect, limits, pipeline, signing, stackdef, url
 from chalicelib.render.context import RenderResources
 from chalicelib.services import stats
 from chalicelib.services.cache import CACHE_CONTROL, RenderCache
@@ -20,7 +20,7 @@ from chalicelib.limits import MAX_STACK_NESTING
 
 ERROR_CACHE_CONTROL = "public, max-age=60"
 SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-VIDEO_FORMATS = ("mp4", "webm", "m3u", "m3u8", "ts", "mov")
+VIDEO_FORMATS = ("m3u", "m3u8", "ts", "mov")  # HLS is not implemented; mp4/webm are
 
 
 def host_path(path: str) -> str:
@@ -116,6 +116,8 @@ class Renderer:
         if image.format in ("ttf", "otf") and not options.get("source_file"):
             raise BadRequest("Fonts are used by the text operation; they cannot be rendered.")
         fmt = negotiated_format(req, options)
+        if fmt == "jxl":
+            formats_jxl.lossless_by_default(image.format, options)
         if options.get("source_file"):
             body, content_type = data, image.mimetype
         else:
@@ -285,13 +287,18 @@ def negotiated_format(req: url.RenderRequest, options: dict) -> str:
         return req.format
     excluded = {x.strip() for x in (options.get("autoformat.exclude") or "").split(",")}
     included = {x.strip() for x in (options.get("autoformat.include") or "").split(",")}
-    token = req.accept_token
-    if token == "avif" and ("avif" not in included or "avif" in excluded):
-        token = "webp"  # every browser that takes AVIF takes WebP too
+    accepted = set(req.accept_token.split("-"))  # e.g. "jxl-avif" (see url.ACCEPT_TOKENS)
+    token = "webp"  # every browser that takes AVIF or JPEG XL takes WebP too
+    for opt_in in ("jxl", "avif"):  # both opt-in (autoformat.include); JPEG XL first
+        if opt_in in accepted and opt_in in included and opt_in not in excluded:
+            token = opt_in
+            break
     if token in excluded:
         return req.format
     if token == "webp" and req.format == "png" and "webp.quality" not in options:
         options["webp.quality"] = 100  # a PNG request gets lossless WebP
+    if token == "jxl" and req.format == "png" and "jxl.quality" not in options:
+        options["jxl.quality"] = 100  # and lossless JPEG XL
     return token
 
 
@@ -305,6 +312,8 @@ def sniff_mimetype(data: bytes) -> str | None:
             return mimetype
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
+    if formats_jxl.is_jxl(data):
+        return formats_jxl.MIMETYPE
     if data[4:8] == b"ftyp":
         brand = data[8:12]
         return "image/avif" if brand in (b"avif", b"avis") else "image/heic"

@@ -11,7 +11,7 @@ from chalicelib import auth
 from chalicelib.auth import Principal
 from chalicelib.errors import BadRequest, Forbidden, NotFound
 from chalicelib.models import SourceImage, now_iso
-from chalicelib.render import codecs, faces, inspect, integrity, limits, optimize
+from chalicelib.render import codecs, faces, formats_video, inspect, integrity, limits, optimize
 from chalicelib.services import fetch, metadata, stats
 from chalicelib.services.cache import RenderCache
 from chalicelib.services.retention import expired
@@ -121,8 +121,12 @@ class SourceImages:
         auth.authorize(self.storage, p, org, "images:upload")
         for u in uploads:
             if u.url is not None:
-                u.data, name = fetch.fetch(u.url, self.max_upload_bytes, self.fetch_timeout,
+                url, frame = formats_video.split_frame_url(u.url)  # url=...mp4@hh:mm:ss: one frame
+                u.data, name = fetch.fetch(url, self.max_upload_bytes, self.fetch_timeout,
                                            self.fetch_allowed_networks)
+                if frame is not None:
+                    u.data = formats_video.still_jpeg(u.data, frame, self.max_source_pixels)
+                    name = name.rsplit(".", 1)[0] + ".jpg"
                 u.filename = u.filename or name
         # Check every file before storing any, so a bad file leaves nothing behind.
         checked = [(u, self.identify(u)) for u in uploads]
@@ -169,7 +173,8 @@ class SourceImages:
             name=u.filename, format=info.format, mimetype=info.mimetype, size=len(u.data),
             width=info.width, height=info.height, created=now_iso(),
             user_metadata=u.user_metadata, dynamic_metadata=u.dynamic_metadata,
-            static_metadata=inspect.static_metadata(u.data, info.header), protected=protected, opaque=not info.has_alpha,
+            static_metadata={**(inspect.static_metadata(u.data, info.header) if not info.static else {}),
+                             **info.static}, protected=protected, opaque=not info.has_alpha,
             animated=info.animated)
         # The original goes in first: a record never points at a missing original. If the record
         # cannot be written, the original stored for it goes again (compensation).

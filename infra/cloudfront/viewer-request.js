@@ -6,7 +6,8 @@
 // 2. A client-supplied "~..." segment right after the org is dropped, so the
 //    format token below cannot be forced (no cache-key poisoning).
 // 3. For .jpg/.jpeg/.png renders, Accept is reduced to a token segment
-//    "/{org}/~avif/..." or "/{org}/~webp/...", used by autoformat.
+//    "/{org}/~jxl-avif/...", "~jxl", "~avif" or "~webp", used by autoformat
+//    (the same rule as chalicelib/render/url.py accept_token_for).
 // 4. The Accept header is always removed; the querystring is never touched.
 // 5. With a ?v= (rokka's variables), the uri gets "~v" + sha1(raw v)[0:16]
 //    appended, so the S3 origin (which ignores query strings) can only answer
@@ -27,6 +28,9 @@ var crypto = require('crypto');
 
 function formatToken(headers) {
     var accept = headers.accept ? String(headers.accept.value).toLowerCase() : '';
+    if (accept.indexOf('image/jxl') !== -1) {
+        return accept.indexOf('image/avif') !== -1 ? 'jxl-avif' : 'jxl';
+    }
     if (accept.indexOf('image/avif') !== -1) {
         return 'avif';
     }

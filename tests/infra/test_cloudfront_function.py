@@ -27,6 +27,7 @@ FIREFOX = "image/avif,image/webp,*/*"
 SAFARI_17 = ("image/webp,image/avif,image/jxl,image/heic,image/heic-sequence,video/*;q=0.8,"
              "image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5")
 SAFARI_14 = "image/webp,image/png,image/svg+xml,image/*;q=0.8,video/*;q=0.8,*/*;q=0.5"
+JXL_ONLY = "image/jxl,image/webp,*/*"
 OLD_BROWSER = "image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5"
 CURL = "*/*"
 
@@ -83,7 +84,9 @@ CASES = {
     # 2. Accept reduction to a format token
     "chrome-avif": ("/acme/s/abc.jpg", DOMAIN, CHROME, "/acme/~avif/s/abc.jpg"),
     "firefox-avif": ("/acme/s/abc.jpg", DOMAIN, FIREFOX, "/acme/~avif/s/abc.jpg"),
-    "safari17-avif": ("/acme/s/abc.jpg", DOMAIN, SAFARI_17, "/acme/~avif/s/abc.jpg"),
+    "safari17-jxl-avif": ("/acme/s/abc.jpg", DOMAIN, SAFARI_17, "/acme/~jxl-avif/s/abc.jpg"),
+    "jxl-without-avif": ("/acme/s/abc.png", DOMAIN, JXL_ONLY, "/acme/~jxl/s/abc.png"),
+    "jxl-no-token-for-jxl-ext": ("/acme/s/abc.jxl", DOMAIN, SAFARI_17, "/acme/s/abc.jxl"),
     "safari14-webp": ("/acme/s/abc.jpg", DOMAIN, SAFARI_14, "/acme/~webp/s/abc.jpg"),
     "old-browser-none": ("/acme/s/abc.jpg", DOMAIN, OLD_BROWSER, "/acme/s/abc.jpg"),
     "curl-none": ("/acme/s/abc.jpg", DOMAIN, CURL, "/acme/s/abc.jpg"),
@@ -110,6 +113,7 @@ CASES = {
     "forced-webp-replaced-by-avif": ("/acme/~webp/s/abc.jpg", DOMAIN, CHROME, "/acme/~avif/s/abc.jpg"),
     "forced-avif-stripped-for-curl": ("/acme/~avif/s/abc.jpg", DOMAIN, CURL, "/acme/s/abc.jpg"),
     "forced-avif-stripped-for-gif": ("/acme/~avif/s/abc.gif", DOMAIN, CHROME, "/acme/s/abc.gif"),
+    "forced-jxl-stripped-for-curl": ("/acme/~jxl-avif/s/abc.jpg", DOMAIN, CURL, "/acme/s/abc.jpg"),
     "forced-several-stripped": ("/acme/~avif/~webp/~/s/abc.jpg", DOMAIN, SAFARI_14, "/acme/~webp/s/abc.jpg"),
     "forced-percent-encoded-stripped": ("/acme/%7Eavif/%7ewebp/s/abc.jpg", DOMAIN, CURL, "/acme/s/abc.jpg"),
     "forced-in-host-form-stripped": ("/~avif/s/abc.jpg", "acme.img.example.com", CURL, "/acme/s/abc.jpg"),
@@ -160,6 +164,17 @@ def test_uri(results, case):
     got = results[case]
     assert "__error__" not in got, got.get("__error__")
     assert got["uri"] == expected
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_render_lambda_derives_the_same_token(results, case):
+    """Without CloudFront (local server, function URL), url.accept_token_for gives the same token."""
+    from chalicelib.render import url
+
+    uri, host, accept, expected = CASES[case]
+    if uri.startswith("/acme/s/abc.") and uri.rsplit(".", 1)[1].lower() in url.NEGOTIABLE and host == DOMAIN:
+        token = url.accept_token_for(accept)
+        assert expected == (f"/acme/~{token}/" if token else "/acme/") + uri[len("/acme/"):]
 
 
 @pytest.mark.parametrize("case", list(CASES))

@@ -124,14 +124,14 @@ def test_basestack_runs_first_and_its_options_are_defaults(api, photo):  # noqa:
 
 
 @pytest.mark.parametrize("fmt", ["mp4", "webm", "m3u8"])
-def test_video_outputs_are_a_clear_400(api, photo, fmt):  # noqa: F811
+def test_video_outputs_of_a_still_image_are_a_clear_400(api, photo, fmt):  # noqa: F811
     result = render(f"/acme/dynamic/noop/{photo['hash']}.{fmt}")
     assert result.status == 400 and "Video" in json.loads(result.body)["error"]["message"]
 
 
 def test_video_stack_options_are_accepted_and_validated(api):
-    ok = {"operations": [], "options": {"timestamp": "00:00:02", "fps": 12, "mp4.quality": 40,
-                                        "min_video_width": 320}}
+    ok = {"operations": [], "options": {"timestamp": "00:00:02", "fps": 12, "mp4.quality": 40}}
     assert api.call("PUT", "/stacks/acme/video", ok).status_code == 201
-    bad = {"operations": [], "options": {"fps": 60}}
-    assert api.call("PUT", "/stacks/acme/video2", bad).status_code == 400
+    for bad in ({"fps": 60}, {"min_video_width": 320}, {"av1.quality": 50}):
+        r = api.call("PUT", "/stacks/acme/video2", {"operations": [], "options": bad})
+        assert r.status_code == 400, bad
