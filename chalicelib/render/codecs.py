@@ -15,6 +15,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from chalicelib.errors import BadRequest
 from chalicelib.render import formats_jxl, formats_vector, formats_video
+from chalicelib.render.pixels import flatten  # noqa: F401 - codecs.flatten is used widely
 from chalicelib.limits import VECTOR_MAX_PIXELS
 
 # Pillow format → (rokka format name, MIME type) for accepted raster sources.
@@ -432,13 +433,3 @@ def normalize_mode(im: Image.Image) -> Image.Image:
     if im.mode == "1":
         return im.convert("L")
     return im.convert("RGB")
-
-
-def flatten(im: Image.Image, color: str) -> Image.Image:
-    """Composite an image with alpha onto a solid colour (hex RRGGBB)."""
-    if im.mode not in ("RGBA", "LA"):
-        return im
-    rgb = tuple(int(color[i:i + 2], 16) for i in (0, 2, 4))
-    base = Image.new("RGB", im.size, rgb)
-    base.paste(im.convert("RGBA"), mask=im.getchannel("A"))
-    return base

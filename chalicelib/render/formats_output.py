@@ -40,17 +40,11 @@ import io
 from PIL import Image, ImageOps
 
 from chalicelib.render import codecs
-from chalicelib.render.stack_options import STACK_OPTIONS
+from chalicelib.render.stack_options import STACK_OPTIONS, jpeg_huffman, option  # noqa: F401 - option re-exported
 
 LIQ_SPEED = 4            # libimagequant's and pngquant's default
 LIQ_SPEED_ANIMATION = 8  # per frame of an animated GIF: ~2x faster, files ~8 % larger
 BLURHASH_EDGE = 32
-
-
-def option(options: dict, name: str):
-    """A stack option's value, or its declared default."""
-    value = options.get(name)
-    return STACK_OPTIONS[name].default if value is None else value
 
 
 def _dpr_quality(options: dict, name: str) -> int:
@@ -175,8 +169,7 @@ def encode_still(im: Image.Image, fmt: str, options: dict) -> bytes:
         im = codecs.flatten(im, option(options, "jpg.transparency.color"))
         if im.mode not in ("RGB", "L"):
             im = im.convert("RGB")
-        from chalicelib.render import optim
-        im.save(out, "JPEG", quality=_dpr_quality(options, "jpg.quality"), optimize=optim.jpeg_huffman(options),
+        im.save(out, "JPEG", quality=_dpr_quality(options, "jpg.quality"), optimize=jpeg_huffman(options),
                 progressive=interlaced, **_dpi(options))
     elif pil_format == "PNG":
         quality = options.get("pngquant.quality")  # explicit only: see the module docstring

@@ -183,8 +183,8 @@ def encode(frames: list, durations: list, fmt: str, options: dict) -> bytes:
     """An MP4 (H.264) or WebM (VP9) of the frames, each shown for its duration (ms)."""
     import av
 
-    from chalicelib.render import codecs
-    from chalicelib.render.formats_output import option
+    from chalicelib.render.pixels import flatten
+    from chalicelib.render.stack_options import option
 
     width, height = frames[0].size
     width, height = width - width % 2, height - height % 2
@@ -208,7 +208,7 @@ def encode(frames: list, durations: list, fmt: str, options: dict) -> bytes:
             stream.options = settings
             pts = 0
             for image, duration in zip(frames, durations):
-                image = codecs.flatten(image, background).convert("RGB")
+                image = flatten(image, background).convert("RGB")
                 if image.size != (width, height):
                     image = image.crop((0, 0, width, height))
                 frame = av.VideoFrame.from_image(image)

@@ -28,6 +28,7 @@ import math
 from PIL import Image, ImageChops, ImageStat
 
 from chalicelib.render import limits
+from chalicelib.render.stack_options import jpeg_huffman, stage  # noqa: F401 - optim.stage is public
 
 OXIPNG_LEVEL = 2
 OXIPNG_MAX_SECONDS = 5
@@ -36,18 +37,6 @@ _TEXT_ELEMENTS = {"text", "tspan", "textPath", "style", "script", "title", "desc
 _EDITOR_NS = ("http://www.inkscape.org/namespaces/inkscape",
               "http://sodipodi.sourceforge.net/DTD/sodipodi-0.dtd",
               "http://ns.adobe.com/AdobeIllustrator/10.0/", "http://www.bohemiancoding.com/sketch/ns")
-
-
-def stage(options: dict) -> str:
-    """'off', 'light' or 'full' (see the module docstring)."""
-    if options.get("optim.disable_all"):
-        return "off"
-    return "full" if options.get("optim.immediate") else "light"
-
-
-def jpeg_huffman(options: dict) -> bool:
-    """Optimised Huffman tables for JPEG output (Pillow's `optimize`)."""
-    return stage(options) != "off"
 
 
 def optimise(body: bytes, fmt: str, image: Image.Image | None, options: dict) -> bytes:

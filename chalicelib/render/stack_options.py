@@ -101,3 +101,22 @@ def validate(options: dict, where: str = "Stack option") -> dict:
             raise InvalidOperation(f"{where} '{key}' does not exist")
         clean[name] = spec.coerce(value, f"{where} {name}")
     return clean
+
+
+def option(options: dict, name: str):
+    """A stack option's value, or its declared default."""
+    value = options.get(name)
+    return STACK_OPTIONS[name].default if value is None else value
+
+
+# The second stage (render/optim.py) by the optim.* options: 'off', 'light' or 'full'.
+def stage(options: dict) -> str:
+    """'off', 'light' or 'full' (see the module docstring)."""
+    if options.get("optim.disable_all"):
+        return "off"
+    return "full" if options.get("optim.immediate") else "light"
+
+
+def jpeg_huffman(options: dict) -> bool:
+    """Optimised Huffman tables for JPEG output (Pillow's `optimize`)."""
+    return stage(options) != "off"
