@@ -53,6 +53,9 @@ def verify(data: bytes, fmt: str) -> None:
             _check_pdf(data)
         elif fmt in ("ttf", "otf"):
             _check_font(data)
+        elif fmt in ("mp4", "mov", "webm"):
+            from chalicelib.render import formats_video
+            formats_video.frame_at(data)  # the first frame decodes (the container was probed)
         else:
             decode_all_frames(data)
     except BadRequest:
