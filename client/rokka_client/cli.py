@@ -50,7 +50,21 @@ def emit(data) -> None:
     console.print_json(json.dumps(data))
 
 
-@click.group()
+class Group(click.Group):
+    """Prints API errors as one line (status and rokka's message) and exits 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except RokkaApiError as err:
+            console.print(f"[red]error {err.status}[/]: {err.message}")
+            ctx.exit(2)
+        except RokkaError as err:
+            console.print(f"[red]error[/]: {err}")
+            ctx.exit(2)
+
+
+@click.group(cls=Group)
 @click.option("--org", help="Organization (default: the one from `rokka login`).")
 @click.pass_context
 def main(ctx, org):
@@ -314,11 +328,4 @@ def stats(ctx, from_date, to_date, as_json):
 
 
 def run() -> None:
-    try:
-        main(standalone_mode=True)
-    except RokkaApiError as err:
-        console.print(f"[red]error {err.status}[/]: {err.message}")
-        sys.exit(2)
-    except RokkaError as err:
-        console.print(f"[red]error[/]: {err}")
-        sys.exit(2)
+    main()

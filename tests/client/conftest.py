@@ -1,6 +1,7 @@
 """One local server for the SDK and CLI tests, and an organization with an admin key."""
 from __future__ import annotations
 
+import subprocess
 import uuid
 
 import pytest
@@ -11,7 +12,7 @@ from tests.servers import start_local_server
 
 @pytest.fixture(scope="package")
 def server(tmp_path_factory):
-    proc, base, _port = start_local_server(tmp_path_factory.mktemp("client-data"))
+    proc, base, _port = start_local_server(tmp_path_factory.mktemp("client-data"), stdout=subprocess.DEVNULL)
     yield base
     proc.kill()
     proc.wait()
