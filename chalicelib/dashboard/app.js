@@ -18,7 +18,8 @@ function h(tag, attrs = {}, ...children) {
 
 class ApiError extends Error {
   constructor(status, body) {
-    super((body && body.error && body.error.message) || `HTTP ${status}`);
+    // rokka's {"error": {"code", "message"}}; authentication failures send {"code", "message"}
+    super((body && ((body.error && body.error.message) || body.message)) || `HTTP ${status}`);
     this.status = status;
   }
 }
@@ -194,7 +195,7 @@ async function stacksView(name) {
       const fields = Object.entries(props).map(([k, spec]) => {
         const input = spec.values
           ? h("select", { name: k }, h("option", { value: "" }, "—"), spec.values.map((v) => h("option", { value: v, selected: String(op.options[k]) === String(v) }, v)))
-          : h("input", { name: k, value: op.options[k] ?? "", placeholder: spec.default ?? spec.type ?? "", title: spec.description || "" });
+          : h("input", { name: k, value: op.options[k] ?? "", placeholder: String(spec.default ?? spec.type ?? ""), title: spec.description || "" });
         input.addEventListener("change", () => { if (input.value === "") delete op.options[k]; else op.options[k] = input.value; refresh(); });
         return h("label", {}, `${k} `, input);
       });

@@ -14,6 +14,8 @@ class RokkaApiError(RokkaError):
         self.body = body
         self.method, self.url = method, url
         error = body.get("error") if isinstance(body, dict) else None
+        if not isinstance(error, dict) and isinstance(body, dict) and "message" in body:
+            error = body  # authentication failures answer {"code", "message"} without the wrapper
         self.error = error if isinstance(error, dict) else {"code": status, "message": str(body or "")}
         self.code = self.error.get("code", status)
         self.message = str(self.error.get("message", ""))

@@ -55,7 +55,7 @@ def cli(account, tmp_path):
 def test_login_refuses_a_wrong_key(account, tmp_path):
     base, org, _ = account
     proc = rokka(tmp_path / "c.json", "login", "--host", base, "--key", "wrong", "--org", org, check=False)
-    assert proc.returncode == 2 and "error 403" in proc.stdout and not (tmp_path / "c.json").exists()
+    assert proc.returncode == 2 and "error 403" in proc.stdout and "credentials" in proc.stdout and not (tmp_path / "c.json").exists()
 
 
 def write_images(folder: Path, n: int) -> None:

@@ -85,7 +85,8 @@ def test_static_files_have_types_and_cache_headers(server):
 
 def test_wrong_key_shows_an_error(page, server, account):
     sign_in(page, server, account.org, "not-a-key")
-    expect(page.locator("#signin-error")).to_contain_text("Sign-in failed")
+    expect(page.locator("#signin-error")).to_contain_text("Sign-in failed: API credentials")
+    expect(page.locator("#nav")).to_be_hidden()
     assert page.evaluate("sessionStorage.getItem('rokka')") is None
     page.screenshot(path=str(SHOTS / "dashboard-signin-error.png"))
 
