@@ -88,7 +88,6 @@ def test_wrong_key_shows_an_error(page, server, account):
     expect(page.locator("#signin-error")).to_contain_text("Sign-in failed: API credentials")
     expect(page.locator("#nav")).to_be_hidden()
     assert page.evaluate("sessionStorage.getItem('rokka')") is None
-    page.screenshot(path=str(SHOTS / "dashboard-signin-error.png"))
 
 
 def test_sign_in_upload_and_thumbnail(page, server, account, tmp_path):
