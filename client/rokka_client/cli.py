@@ -220,16 +220,11 @@ def stacks():
     """Stacks, declaratively from YAML."""
 
 
-def _desired(spec: dict) -> dict:
+def _normalised(stack: dict, prefix: str = "") -> dict:
+    """operations/options/expressions of a YAML entry (prefix "") or of the API's stack ("stack_")."""
     return {"operations": [{"name": op["name"], "options": op.get("options") or {}}
-                           for op in spec.get("operations") or []],
-            "options": spec.get("options") or {}, "expressions": spec.get("expressions") or []}
-
-
-def _current(stack: dict) -> dict:
-    return {"operations": [{"name": op["name"], "options": op.get("options") or {}}
-                           for op in stack.get("stack_operations") or []],
-            "options": stack.get("stack_options") or {}, "expressions": stack.get("stack_expressions") or []}
+                           for op in stack.get(prefix + "operations") or []],
+            "options": stack.get(prefix + "options") or {}, "expressions": stack.get(prefix + "expressions") or []}
 
 
 @stacks.command("apply")
@@ -245,9 +240,9 @@ def stacks_apply(ctx, file, yes):
     client = context(ctx.parent).client()
     changes = []
     for name, body in wanted.items():
-        desired = _desired(body or {})
+        desired = _normalised(body or {})
         try:
-            current = _current(client.get_stack(name))
+            current = _normalised(client.get_stack(name), "stack_")
         except RokkaApiError as err:
             if err.status != 404:
                 raise

@@ -1,21 +1,17 @@
 """One local server for the SDK and CLI tests, and an organization with an admin key."""
 from __future__ import annotations
 
-import subprocess
 import uuid
 
 import pytest
 
 from rokka_client import Client
-from tests.servers import start_local_server
+from tests.servers import serve_quietly
 
 
 @pytest.fixture(scope="package")
 def server(tmp_path_factory):
-    proc, base, _port = start_local_server(tmp_path_factory.mktemp("client-data"), stdout=subprocess.DEVNULL)
-    yield base
-    proc.kill()
-    proc.wait()
+    yield from serve_quietly(tmp_path_factory.mktemp("client-data"))
 
 
 @pytest.fixture

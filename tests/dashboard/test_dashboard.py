@@ -5,8 +5,6 @@ tests fail (they do not skip) when the browser is missing. Screenshots go to doc
 """
 from __future__ import annotations
 
-import io
-import subprocess
 import uuid
 from pathlib import Path
 
@@ -16,7 +14,7 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import expect, sync_playwright
 
 from rokka_client import Client
-from tests.servers import start_local_server
+from tests.servers import serve_quietly
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -26,10 +24,7 @@ SHOTS = Path(__file__).resolve().parent.parent.parent / "docs" / "img"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    proc, base, _ = start_local_server(tmp_path_factory.mktemp("dashboard-data"), stdout=subprocess.DEVNULL)
-    yield base
-    proc.kill()
-    proc.wait()
+    yield from serve_quietly(tmp_path_factory.mktemp("dashboard-data"))
 
 
 @pytest.fixture(scope="module")
