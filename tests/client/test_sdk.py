@@ -146,3 +146,10 @@ def test_signed_render_url_is_accepted(client):
     key = client.get_organization()["signing_keys"][0]["key"]
     signed = client.render_url([{"name": "resize", "options": {"width": 10}}], img["hash"], "png", signing_key=key)
     assert requests.get(signed, timeout=10).status_code == 200
+
+
+def test_upload_by_url_reaches_the_importer(client):
+    """The server refuses loopback sources (SSRF guard), so the answer proves url[0] arrived as a URL import."""
+    with pytest.raises(RokkaApiError) as err:
+        client.upload_url("http://127.0.0.1:9/photo.png", meta_user={"a": "b"})
+    assert err.value.status == 400 and "non-public address" in err.value.message
