@@ -100,10 +100,18 @@ def test_sign_in_upload_and_thumbnail(page, server, account, tmp_path):
     assert thumb.evaluate("i => i.naturalWidth") == 200
     assert "/dynamic/resize-width-200-height-200/" in thumb.get_attribute("src")
     page.screenshot(path=str(SHOTS / "dashboard-images.png"))
+    page.evaluate("""async (src) => {  // drag and drop: a file dropped onto the drop zone
+        const blob = await (await fetch(src)).blob();
+        const dt = new DataTransfer();
+        dt.items.add(new File([blob], "dropped.jpg", {type: "image/jpeg"}));
+        document.querySelector("#dropzone").dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true}));
+    }""", thumb.get_attribute("src"))
+    expect(page.locator("#upload-status")).to_have_text("Uploaded 1 image(s)")
+    expect(page.locator("#grid a")).to_have_count(4)
     page.fill("#search", "sec")
     page.click("text=Search")
     expect(page.locator("#grid a")).to_have_count(1)
-    assert {i["name"] for i in account.list_images()["items"]} == {"first.png", "second.png", "third.png"}
+    assert {i["name"] for i in account.list_images()["items"]} == {"first.png", "second.png", "third.png", "dropped.jpg"}
 
 
 def test_subject_area_and_renders_by_stack(page, server, account, tmp_path):
