@@ -14,15 +14,21 @@ PYODIDE_INSTALLED := scripts/node_modules/.installed
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(INSTALLED): requirements.txt requirements-dev.txt | $(PY)
+$(INSTALLED): requirements.txt requirements-dev.txt client/pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e client/
 	touch $@
+
+# The dashboard's browser tests drive Debian's chromium (Playwright never downloads a browser here).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
 $(NODE_INSTALLED): $(E2E)/package.json $(E2E)/package-lock.json
 	cd $(E2E) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(INSTALLED) $(NODE_INSTALLED) $(PACKAGE_INSTALLED) $(PYODIDE_INSTALLED)
+install: $(INSTALLED) $(CHROMIUM) $(NODE_INSTALLED) $(PACKAGE_INSTALLED) $(PYODIDE_INSTALLED)
 
 run: $(INSTALLED)
 	$(PY) localserver.py

@@ -10,6 +10,7 @@ from chalicelib.bootstrap import services
 from chalicelib.errors import RokkaError
 from chalicelib.operations import registry
 from chalicelib.render import stack_options
+from chalicelib.services import dashboard
 from chalicelib.services.render import SVG_CSP, function_url_response
 from chalicelib.services.sourceimages import uploads_from_form
 from chalicelib.services.stacks import page_number
@@ -111,6 +112,20 @@ def list_stack_options():
 @route("/openapi.json", ["GET"])
 def openapi_document():
     return json_response(openapi.document(app.routes))
+
+
+# --- the web dashboard (static files, see chalicelib/services/dashboard.py) -----------------
+
+@route("/dashboard", ["GET"])
+def dashboard_index():
+    body, headers = dashboard.asset("index.html")
+    return Response(body=body, status_code=200, headers=headers)
+
+
+@route("/dashboard/{name}", ["GET"])
+def dashboard_file(name):
+    body, headers = dashboard.asset(name, services().settings.render_domain)
+    return Response(body=body, status_code=200, headers=headers)
 
 
 # --- users and API keys -----------------------------------------------------------------------

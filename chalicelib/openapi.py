@@ -15,7 +15,8 @@ TITLE = "rokka-compatible management API"
 VERSION = "1"
 JSON = "application/json"
 # Reference §1.5: the only routes that need no authentication.
-PUBLIC = {("GET", "/operations"), ("GET", "/stackoptions"), ("POST", "/users"), ("GET", "/openapi.json")}
+PUBLIC = {("GET", "/operations"), ("GET", "/stackoptions"), ("POST", "/users"), ("GET", "/openapi.json"),
+          ("GET", "/dashboard"), ("GET", "/dashboard/{name}")}
 
 PATH_PARAMETERS = {
     "org": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"},
@@ -154,6 +155,8 @@ OPERATIONS: dict[tuple[str, str], dict] = {
     ("DELETE", "/sourceimages/{org}/{hash}"): {204: None},
     ("POST", "/sourceimages/{org}/{hash}/restore"): {200: _ref("SourceImage")},
     ("GET", "/sourceimages/{org}/{hash}/download"): {200: "binary"},
+    ("GET", "/dashboard"): {200: "static"},
+    ("GET", "/dashboard/{name}"): {200: "static"},
     ("GET", "/sourceimages/{org}/{hash}/meta/user"): {200: ANY_OBJECT},
     ("PATCH", "/sourceimages/{org}/{hash}/meta/user"): {204: None, "body": ANY_OBJECT},
     ("PUT", "/sourceimages/{org}/{hash}/meta/user"): {204: None, "body": ANY_OBJECT},
@@ -211,6 +214,10 @@ def _response(status: int, schema) -> dict:
     if schema == "binary":
         return {"description": "The original file, in its own media type",
                 "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}
+    if schema == "static":
+        text = {"schema": {"type": "string"}}
+        return {"description": "A file of the web dashboard",
+                "content": {t: text for t in ("text/html", "text/javascript", "text/css", JSON)}}
     return {"description": "OK" if status < 300 else COMMON_ERRORS.get(status, "Error"),
             "content": {JSON: {"schema": schema}}}
 

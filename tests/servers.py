@@ -40,3 +40,13 @@ def start_local_server(data_dir, env: dict | None = None, stdout=subprocess.PIPE
                 proc.kill()
                 raise RuntimeError(f"localserver.py did not answer on {base} within {timeout}s") from None
             time.sleep(0.05)
+
+
+def serve_quietly(data_dir):
+    """For module or package fixtures: yields the base URL of a server whose log is discarded."""
+    proc, base, _port = start_local_server(data_dir, stdout=subprocess.DEVNULL)
+    try:
+        yield base
+    finally:
+        proc.kill()
+        proc.wait()

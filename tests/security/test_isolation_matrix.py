@@ -90,6 +90,8 @@ ROUTES: dict[tuple[str, str], list[Call]] = {
     ("GET", "/operations"): [C(PUBLIC, 200, "/operations")],
     ("GET", "/stackoptions"): [C(PUBLIC, 200, "/stackoptions")],
     ("GET", "/openapi.json"): [C(PUBLIC, 200, "/openapi.json")],
+    ("GET", "/dashboard"): [C(PUBLIC, 200, "/dashboard")],  # static files; the page signs in itself
+    ("GET", "/dashboard/{name}"): [C(PUBLIC, 200, "/dashboard/app.js")],
     ("POST", "/users"): [C(PUBLIC, 200, "/users", {"email": "newcomer@example.com"})],
     ("GET", "/user"): [C(ANY_KEY, 200, "/user")],
     ("GET", "/user/apikeys"): [C(KEY_MANAGER, 200, "/user/apikeys")],

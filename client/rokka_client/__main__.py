@@ -1,0 +1,3 @@
+from rokka_client.cli import run
+
+run()
