@@ -196,9 +196,10 @@ def register_heif() -> None:
 
 def _orientation(im: Image.Image) -> int:
     if im.format == "PNG" and "exif" not in im.info:
-        # Pillow's PNG getexif decodes the pixels to reach an eXIf chunk after the image data;
-        # a decode error there is a corrupt file, not broken EXIF, and must not be swallowed.
-        im.load()
+        # No eXIf chunk before the image data. Pillow's getexif would decode every pixel to look
+        # for one after it (and a decode error there would pass for broken EXIF); the PNG spec
+        # lets decoders ignore an eXIf after IDAT, and so do headers here.
+        return 1
     try:
         return int(im.getexif().get(0x0112, 1) or 1)
     except Exception:  # noqa: BLE001 - broken EXIF must not reject an otherwise fine image

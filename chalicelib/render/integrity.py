@@ -8,8 +8,9 @@ docs/performance.md, "Upload integrity check"):
   entropy-coded segment ends at a real marker, restart markers in sequence, EOI). A decode, even
   at 1/8 scale, costs ~5x SHA-1 + write of the file; libjpeg only warns about bad Huffman codes
   anyway, so a decode would not see more of the corruptions that keep the structure intact.
-- PNG: every chunk CRC (verify) and the whole zlib stream of the image data inflated in chunks
-  (never held in memory) to exactly the size the header declares; animated PNGs: every frame.
+- PNG: every chunk CRC (verify) and the whole zlib stream of the image data inflated in slices
+  (never held in memory) to exactly the size the header declares (Pillow's own decoder takes a
+  stream that ends early for a complete image); animated PNGs: every frame.
 - GIF, WebP, AVIF, HEIC, TIFF, PSD: decoded by Pillow (every frame of animations).
 - SVG: the whole document parsed with the safe parser (identify reads the root only).
 - PDF: page 1 drawn by pdfium at thumbnail scale. Fonts: the table directory fits the file and
@@ -174,7 +175,10 @@ def decode_all_frames(data: bytes) -> None:
     if data[4:8] == b"ftyp":
         codecs.register_heif()
     with Image.open(io.BytesIO(data)) as im:
-        for index in range(getattr(im, "n_frames", 1)):
+        if not getattr(im, "is_animated", False):  # PSD: the composite, not the layers
+            im.load()
+            return
+        for index in range(im.n_frames):
             im.seek(index)
             im.load()
 

@@ -157,6 +157,7 @@ def _render(data: bytes, source: dict, operations: list, options: dict, max_outp
             # The stack starts with a crop whose box is known before decoding: it is cut here,
             # and a JPEG was decoded down to the crop's last row only (codecs.open_source).
             if image.size == size and resources is not None and resources.on_source is not None:
+                image.load()  # decode errors surface here (a 400), not inside the hook's own handler
                 resources.on_source(image)  # the whole source, before the cut
             cut_at_decode = True  # (a JPEG decoded in part: on_source waits for another render)
             image = image.crop(first_crop[1])
@@ -164,6 +165,7 @@ def _render(data: bytes, source: dict, operations: list, options: dict, max_outp
             operations = operations[:first_crop[0]] + operations[first_crop[0] + 1:]
         frames, durations, loop = [image], [None], 0
     if not cut_at_decode and resources is not None and resources.on_source is not None:
+        frames[0].load()  # decode errors surface here (a 400), not inside the hook's own handler
         resources.on_source(frames[0])  # e.g. the dominant colour, from pixels decoded anyway
     contexts = [RenderContext(image=f, stack_options=options, source=source, size_before_draft=before,
                               resources=resources) for f in frames]
