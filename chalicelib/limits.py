@@ -50,6 +50,7 @@ MAX_STACK_NESTING = 5                # rokka allows compositions nested five dee
 MAX_PATH = 4096                      # a render URL's path
 MAX_DETECTION_SIDE = 1600            # faces are detected on a copy at most this large
 REKOGNITION_MAX_BYTES = 5 * 1024 * 1024  # Rekognition's limit for image bytes in a request
+OXIPNG_MAX_SECONDS = 5               # optim.immediate: oxipng's time budget per PNG
 MAX_TEXT = 256                       # a text field read from a source's metadata (EXIF, XMP)
 
 # --- expressions (they arrive in unauthenticated render URLs: every one must be cheap) --------
@@ -94,6 +95,7 @@ MAX_PAGE_NUMBER = 2**31 - 1          # stack listing
 MAX_BULK_COPY = 100                  # hashes per copy request
 MAX_WHITELIST = 100                  # regular expressions of an organization option
 MAX_AREA_VALUE = 10**9               # a coordinate of subject_area / detection_face
+MAX_URLS_PER_IMAGE = 20              # remote URLs remembered on one source image
 MAX_REDIRECTS = 5                    # upload by URL
 RESTORE_DAYS = 30                    # a deleted image can be restored this long, then it is purged
 

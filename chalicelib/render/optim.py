@@ -27,11 +27,11 @@ import math
 
 from PIL import Image, ImageChops, ImageStat
 
+from chalicelib.limits import OXIPNG_MAX_SECONDS
 from chalicelib.render import limits
 from chalicelib.render.stack_options import jpeg_huffman, stage  # noqa: F401 - optim.stage is public
 
 OXIPNG_LEVEL = 2
-OXIPNG_MAX_SECONDS = 5
 PSNR_BASE_DB = 30
 _TEXT_ELEMENTS = {"text", "tspan", "textPath", "style", "script", "title", "desc", "pre"}
 _EDITOR_NS = ("http://www.inkscape.org/namespaces/inkscape",

@@ -22,11 +22,11 @@ from chalicelib.models import SourceImage
 from chalicelib.services import fetch
 from chalicelib.services.sourceimages import SourceImages, Upload
 from chalicelib.storage import search_keys
+from chalicelib.limits import MAX_URLS_PER_IMAGE
 
 OPTIONS = ("remote_basepath", "remote_fullurl_allow", "remote_fullurl_whitelist")
 # Proxies and path normalisers may fold "https://" into "https:/"; both mean a full URL.
 FULL_URL_RE = re.compile(r"^(https?):/+(.+)$", re.IGNORECASE)
-MAX_URLS_PER_IMAGE = 20
 
 
 def effective_options(org_options: dict, stack_options: dict) -> dict:
