@@ -426,6 +426,11 @@ def encode(im: Image.Image, fmt: str, options: dict) -> bytes:
     if icc and (len(icc) < 128 or icc[36:40] != b"acsp" or int.from_bytes(icc[:4], "big") != len(icc)):
         im.info.pop("icc_profile")  # not an ICC profile: never copied into renders
 
+    # Decoded before the encoder sees it: Image.save() to a BytesIO of an image opened from a
+    # BytesIO compares two empty file names, takes them for the same file and copies a not yet
+    # loaded (read-only) image before writing it, a second full-size buffer (a 24 MP re-encode
+    # peaked at 193 MB instead of 101 MB; docs/performance.md, "Full-size memory").
+    im.load()
     return formats_output.encode_still(im, fmt, options)
 
 

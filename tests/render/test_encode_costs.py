@@ -1,11 +1,15 @@
-"""PNG encoding picks zlib's strategy by content (formats_output._png_strategy): photo-like
-images are written with Z_RLE (much faster, about the same size), graphics with the default."""
+"""What encoding costs: PNG picks zlib's strategy by content (formats_output._png_strategy):
+photo-like images are written with Z_RLE (much faster, about the same size), graphics with the
+default; a source decoded on demand is not copied by the encoder (codecs.encode)."""
 import io
+import sys
+
+import pytest
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from chalicelib.render import formats_output
+from chalicelib.render import codecs, formats_output
 
 
 def photo(mode: str) -> Image.Image:
@@ -48,3 +52,22 @@ def test_graphic_png_keeps_default_strategy():
     assert out == pillow_png(im)
     assert len(out) < len(pillow_png(im, compress_type=formats_output.Z_RLE))
     assert Image.open(io.BytesIO(out)).tobytes() == im.tobytes()
+
+
+def _status_kb(field: str) -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the RSS peak from /proc")
+def test_encoding_a_source_decoded_on_demand_holds_one_copy_of_its_pixels():
+    src = io.BytesIO()
+    Image.new("RGB", (3000, 2000), (40, 90, 160)).save(src, "JPEG", quality=80)
+    im, _ = codecs.open_source(src.getvalue())  # not decoded yet, as the pipeline gets it for a noop
+    pixels_kb = 3000 * 2000 * 4 // 1024  # Pillow keeps RGB as 4 bytes per pixel
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # VmHWM := VmRSS
+    rss = _status_kb("VmRSS")
+    codecs.encode(im, "jpg", {"interlacing.mode": "none"})
+    # Before the fix Image.save() copied the unloaded image: two full-size buffers (2.0x).
+    assert _status_kb("VmHWM") - rss < 1.5 * pixels_kb
