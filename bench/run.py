@@ -6,7 +6,9 @@
 Every measurement is a fresh process (bench/worker.py) running one job with one
 implementation; the run goes round-robin over jobs and implementations (the order of the
 implementations rotates each round) for several rounds, and reports medians, ratios of medians
-measured in the same run, and each target with PASS/FAIL. See docs/performance.md.
+measured in the same run, and each target with PASS/FAIL. After the rounds, the throughput test
+(bench/load.py: the local server against thumbor, N = 1, 2, 4, 8 clients) runs unless --only
+excludes the name `load`. See docs/performance.md.
 
 Environment: BENCH_ROUNDS, BENCH_OUT, BENCH_WORK (fixtures and data; default bench/.work),
 BENCH_JOBS (a regular expression over job names, as --only),
