@@ -66,13 +66,22 @@ fuzz: $(INSTALLED)
 
 # `make bench`: renderer performance against plain Pillow and libvips (pyvips), see
 # docs/performance.md. BENCH_ROUNDS (default 7), BENCH_OUT (default bench/results.json),
-# BENCH_STRICT=1 fails on a missed target. Bench-only tools: requirements-bench.txt.
+# BENCH_STRICT=1 fails on a missed target. Bench-only tools: requirements-bench.txt,
+# requirements-bench-thumbor.txt (throughput reference, own virtualenv).
 BENCH_INSTALLED := $(VENV)/.bench-installed
+
+# thumbor (the throughput reference) gets its own virtualenv: it pins Pillow < 13.
+THUMBOR_INSTALLED := bench/.work/thumbor-venv/.installed
 
 $(BENCH_INSTALLED): requirements-bench.txt $(INSTALLED)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
 	touch $@
 
+$(THUMBOR_INSTALLED): requirements-bench-thumbor.txt
+	$(PY) -m venv $(dir $@)
+	$(dir $@)bin/python -m pip install --quiet --disable-pip-version-check -r requirements-bench-thumbor.txt
+	touch $@
+
 .PHONY: bench
-bench: $(BENCH_INSTALLED)
+bench: $(BENCH_INSTALLED) $(THUMBOR_INSTALLED)
 	$(PY) -m bench.run

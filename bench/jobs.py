@@ -149,21 +149,18 @@ class Target:
 
 
 TARGETS = (
-    *[Target(f"{j} ours <= 1.1x pyvips", "ms", (j, "ours"), (j, "pyvips"), 1.1)
-      for j in ("thumb_2mp_jpg", "thumb_2mp_webp", "thumb_12mp_jpg", "thumb_12mp_webp",
-                "thumb_24mp_jpg", "thumb_24mp_webp")],
-    Target("r1200_12mp_jpg ours <= 1.2x pyvips", "ms", ("r1200_12mp_jpg", "ours"), ("r1200_12mp_jpg", "pyvips"), 1.2),
-    *[Target(f"{j} ours <= 1.5x pyvips", "ms", (j, "ours"), (j, "pyvips"), 1.5)
-      for j in ("crop_12mp", "blur_1080p", "rotate_12mp", "png_2000_rgba")],
+    # Issue "ahead of libvips on every job": every render job at <= 1.0x pyvips (wall and CPU time).
+    *[Target(f"{j.name} ours <= 1.0x pyvips", "ms", (j.name, "ours"), (j.name, "pyvips"), 1.0)
+      for j in JOBS if j.kind == "render" and "pyvips" in j.impls],
     Target("thumb_12mp_jpg http <= 1.15x in-process", "ms", ("thumb_12mp_jpg", "http"),
            ("thumb_12mp_jpg", "ours"), 1.15),
     Target("cache hit <= 5% of a miss", "ms", ("cache_12mp", "hit"), ("thumb_12mp_jpg", "ours"), 0.05,
            note="miss = thumb_12mp_jpg ours (same stack, image and format, cache cleared)"),
     Target("upload 12 MP <= 1.5x SHA-1 + write", "ms", ("upload_12mp", "ours"), ("upload_12mp", "sha1_write"), 1.5),
-    Target("cold start API <= 1.2x import PIL.Image, boto3", "ms", ("coldstart", "api"), ("coldstart", "baseline"), 1.2,
+    Target("cold start API <= 1.0x import PIL.Image, boto3", "ms", ("coldstart", "api"), ("coldstart", "baseline"), 1.0,
            note="import app + GET /operations as an API Gateway event to app.app (what the Lambda runtime does)"),
-    Target("cold start render Lambda <= 1.2x import PIL.Image, boto3", "ms", ("coldstart", "render_lambda"),
-           ("coldstart", "baseline"), 1.2,
+    Target("cold start render Lambda <= 1.0x import PIL.Image, boto3", "ms", ("coldstart", "render_lambda"),
+           ("coldstart", "baseline"), 1.0,
            note="import app + app.render(function URL event), a 640x480 JPEG -> 200 px"),
     Target("24 MP -> 200 px peak <= 20 MB above baseline", "peak_mb", ("thumb_24mp_jpg", "ours"), None, 20.0),
     Target("24 MP full-size peak <= 1.3x decoded size", "peak_mb", ("full_24mp_jpg", "ours"), None, 1.3,

@@ -6,7 +6,9 @@
 Every measurement is a fresh process (bench/worker.py) running one job with one
 implementation; the run goes round-robin over jobs and implementations (the order of the
 implementations rotates each round) for several rounds, and reports medians, ratios of medians
-measured in the same run, and each target with PASS/FAIL. See docs/performance.md.
+measured in the same run, and each target with PASS/FAIL. After the rounds, the throughput test
+(bench/load.py: the local server against thumbor, N = 1, 2, 4, 8 clients) runs unless --only
+excludes the name `load`. See docs/performance.md.
 
 Environment: BENCH_ROUNDS, BENCH_OUT, BENCH_WORK (fixtures and data; default bench/.work),
 BENCH_JOBS (a regular expression over job names, as --only),
@@ -29,7 +31,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
-from bench import images  # noqa: E402
+from bench import images, load as loadtest  # noqa: E402
 from bench.jobs import FULL_FIXTURES, INFO_RATIOS, JOBS, MB, SMOKE_FIXTURES, TARGETS  # noqa: E402
 
 DEFAULT_ROUNDS = 7
@@ -367,7 +369,18 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarize(samples)
     targets = evaluate(summary, state, check=not args.smoke)
     checks = output_checks(summary)
+    throughput = None
+    if not args.only or re.search(args.only, "load"):  # the throughput test (bench/load.py)
+        try:
+            throughput = loadtest.run(args.python, env, REPO, os.path.dirname(state_path), work, state, args.smoke, log)
+        except (RuntimeError, OSError) as err:
+            errors.append({"job": "load", "impl": "-", "error": f"{type(err).__name__}: {err}"})
+            log(f"  ERROR load: {err}")
+        else:
+            targets += loadtest.targets(throughput, check=not args.smoke)
     report = tables(summary, targets, jobs)
+    if throughput is not None:
+        report += "\n\n" + loadtest.table(throughput)
     print(report)
     for problem in checks:
         print(f"WARNING output mismatch: {problem}")
@@ -387,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
                  "machine": machine(), "versions": versions, "git": git_info(), "skipped_impls": skipped,
                  "fixtures": {k: {kk: v[kk] for kk in ("kind", "width", "height", "frames", "bytes", "hash")}
                               for k, v in state["fixtures"].items()}},
-        "medians": summary, "targets": targets, "output_checks": checks, "errors": errors,
+        "medians": summary, "load": throughput, "targets": targets, "output_checks": checks, "errors": errors,
         "samples": samples, "table": report,
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)

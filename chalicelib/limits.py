@@ -50,6 +50,9 @@ MAX_STACK_NESTING = 5                # rokka allows compositions nested five dee
 MAX_PATH = 4096                      # a render URL's path
 MAX_DETECTION_SIDE = 1600            # faces are detected on a copy at most this large
 REKOGNITION_MAX_BYTES = 5 * 1024 * 1024  # Rekognition's limit for image bytes in a request
+# optim (optimised Huffman tables) only up to this output size: libjpeg then keeps every DCT
+# coefficient of the image for its second pass (a 24 MP render would hold ~70 MB more).
+OPTIM_HUFFMAN_MAX_PIXELS = 4_000_000
 OXIPNG_MAX_SECONDS = 5               # optim.immediate: oxipng's time budget per PNG
 MAX_TEXT = 256                       # a text field read from a source's metadata (EXIF, XMP)
 

@@ -32,7 +32,19 @@ def test_bench_smoke_runs_every_job_and_implementation(tmp_path):
             if job.kind == "render":
                 assert entry["out"]["bytes"] > 0 and "peak_mb" in entry, (job.name, impl)
     assert result["output_checks"] == []  # every implementation made the same kind of output as ours
+    # The throughput test (bench/load.py): ours always, thumbor only where it is installed (make bench).
+    load = result["load"]
+    servers = {"ours"} | ({"thumbor"} if load["skipped"] is None else set())
+    assert set(load["results"]) == servers
+    for server in servers:
+        for n in load["levels"]:
+            for phase in load["phases"]:
+                res = load["results"][server][str(n)][phase]
+                assert res["errors"] == 0 and res["ok"] > 0 and res["req_s"] > 0, (server, n, phase, res)
+    assert "Throughput" in result["table"]
     # Targets are computed but not judged in smoke mode.
-    assert [t["target"] for t in result["targets"]] == [t.name for t in TARGETS]
+    names = [t["target"] for t in result["targets"]]
+    assert names[:len(TARGETS)] == [t.name for t in TARGETS]
+    assert all(name.startswith("load ") for name in names[len(TARGETS):]) and len(names) > len(TARGETS)
     assert {t["status"] for t in result["targets"]} == {"skipped"}
     assert "Targets" in result["table"]

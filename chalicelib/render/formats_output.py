@@ -40,6 +40,7 @@ import io
 from PIL import Image, ImageOps
 
 from chalicelib.render import codecs
+from chalicelib.limits import OPTIM_HUFFMAN_MAX_PIXELS
 from chalicelib.render.stack_options import STACK_OPTIONS, jpeg_huffman, option  # noqa: F401 - option re-exported
 
 LIQ_SPEED = 4            # libimagequant's and pngquant's default
@@ -158,7 +159,29 @@ def encode(im: Image.Image, fmt: str, options: dict) -> bytes:
     icc = im.info.get("icc_profile")
     if icc and (len(icc) < 128 or icc[36:40] != b"acsp" or int.from_bytes(icc[:4], "big") != len(icc)):
         im.info.pop("icc_profile")  # not an ICC profile: never copied into renders
+
+    # Decoded before the encoder sees it: Image.save() to a BytesIO of an image opened from a
+    # BytesIO compares two empty file names, takes them for the same file and copies a not yet
+    # loaded (read-only) image before writing it, a second full-size buffer (a 24 MP re-encode
+    # peaked at 193 MB instead of 101 MB; docs/performance.md, "Full-size memory").
+    im.load()
     return encode_still(im, fmt, options)
+
+
+Z_RLE = 3  # zlib strategy: run lengths and Huffman codes only, no string matching
+PHOTO_COLOURS = 1024  # more distinct colours than this in a 1/4 subsample: photo-like
+
+
+def _png_strategy(im: Image.Image) -> int:
+    """zlib strategy for a truecolour PNG, chosen by measurement (docs/performance.md, "PNG"):
+    after the adaptive row filters a photo's residuals are small numbers with few long repeats,
+    so Z_RLE compresses them within ~1 % of zlib's default strategy in a third to a quarter of the
+    time; flat graphics and text need string matching (Z_RLE made them ~30 % larger), so images
+    with few colours keep the default (-1). The count runs on a nearest-neighbour 1/4 subsample."""
+    if im.mode not in ("RGB", "RGBA", "LA"):
+        return -1
+    sub = im.resize((max(1, im.width // 4), max(1, im.height // 4)), Image.Resampling.NEAREST)
+    return Z_RLE if sub.getcolors(maxcolors=PHOTO_COLOURS) is None else -1
 
 
 def encode_still(im: Image.Image, fmt: str, options: dict) -> bytes:
@@ -169,7 +192,7 @@ def encode_still(im: Image.Image, fmt: str, options: dict) -> bytes:
         im = codecs.flatten(im, option(options, "jpg.transparency.color"))
         if im.mode not in ("RGB", "L"):
             im = im.convert("RGB")
-        im.save(out, "JPEG", quality=_dpr_quality(options, "jpg.quality"), optimize=jpeg_huffman(options),
+        im.save(out, "JPEG", quality=_dpr_quality(options, "jpg.quality"), optimize=jpeg_huffman(options) and im.width * im.height <= OPTIM_HUFFMAN_MAX_PIXELS,
                 progressive=interlaced, **_dpi(options))
     elif pil_format == "PNG":
         quality = options.get("pngquant.quality")  # explicit only: see the module docstring
@@ -180,7 +203,7 @@ def encode_still(im: Image.Image, fmt: str, options: dict) -> bytes:
             im = _palette_image(im.size, indices, palette, with_alpha=alpha)
             im.save(out, "PNG", compress_level=level, bits=_png_bits(len(palette)), **_dpi(options))
         else:
-            im.save(out, "PNG", compress_level=level, **_dpi(options))
+            im.save(out, "PNG", compress_level=level, compress_type=_png_strategy(im), **_dpi(options))
     elif pil_format == "GIF":
         _gif_frame(im, option(options, "gif.quality")).save(out, "GIF", optimize=False, interlace=interlaced)
     elif pil_format == "WEBP":
