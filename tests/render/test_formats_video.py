@@ -175,3 +175,11 @@ def test_url_import_with_a_timestamp_stores_that_frame(api, mp4, monkeypatch):
         assert api.upload("acme", [], {"url[0]": f"{base}/page.html@00:00:01"}).status_code == 400
     finally:
         server.shutdown()
+
+
+def test_without_pyav_video_is_a_415(api, mp4, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "av", None)
+    r = api.upload("acme", [("filedata", "v.mp4", mp4)])
+    assert r.status_code == 415, r.body
