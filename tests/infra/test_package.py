@@ -415,6 +415,13 @@ def test_zip_holds_the_app_and_cp313_wheels(zip_names):
             assert ".cpython-313-x86_64-linux-gnu." in name, name
 
 
+def test_zip_fits_the_lambda_unzipped_limit(packaged):
+    """Lambda: 250 MB (262 144 000 bytes) unzipped for the function code and its layers."""
+    with zipfile.ZipFile(packaged["zip"]) as zf:
+        unzipped = sum(i.file_size for i in zf.infolist())
+    assert unzipped < 262_144_000, f"{unzipped / 1e6:.1f} MB unzipped"
+
+
 def test_zip_is_written_deterministically(packaged):
     with zipfile.ZipFile(packaged["zip"]) as zf:
         infos = zf.infolist()
