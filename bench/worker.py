@@ -197,7 +197,9 @@ def pillow_render(data: bytes, operations: list, fmt: str, options: tuple = ()) 
     im = Image.open(io.BytesIO(data))
     out = io.BytesIO()
     if fmt == "mp4":
-        return _pyav_mp4([_pillow_ops(f.convert("RGB"), operations) for f in ImageSequence.Iterator(im)],
+        from bench.video import pyav_mp4
+
+        return pyav_mp4([_pillow_ops(f.convert("RGB"), operations) for f in ImageSequence.Iterator(im)],
                          [f.info.get("duration", 100) for f in ImageSequence.Iterator(im)])
     if fmt == "gif" and getattr(im, "is_animated", False):
         frames, durations = [], []
@@ -229,32 +231,6 @@ def pillow_render(data: bytes, operations: list, fmt: str, options: tuple = ()) 
     else:
         raise ValueError(fmt)
     return out.getvalue()
-
-
-def _pyav_mp4(frames: list, durations: list) -> bytes:
-    """H.264 as ours (CRF 25, veryfast, yuv420p), frame times from the GIF's durations."""
-    import tempfile
-    from fractions import Fraction
-
-    import av
-
-    width, height = (frames[0].width // 2) * 2, (frames[0].height // 2) * 2
-    with tempfile.NamedTemporaryFile(suffix=".mp4") as tmp:
-        with av.open(tmp.name, "w", format="mp4", options={"movflags": "+faststart"}) as container:
-            stream = container.add_stream("libx264", rate=10)
-            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-            stream.codec_context.time_base = Fraction(1, 1000)
-            stream.options = {"crf": "25", "preset": "veryfast"}
-            pts = 0
-            for im, duration in zip(frames, durations):
-                frame = av.VideoFrame.from_image(im.crop((0, 0, width, height)))
-                frame.pts, frame.time_base = pts, Fraction(1, 1000)
-                pts += max(1, int(duration or 100))
-                for packet in stream.encode(frame):
-                    container.mux(packet)
-            for packet in stream.encode():
-                container.mux(packet)
-        return read(tmp.name)
 
 
 # --- libvips (pyvips), one thread ------------------------------------------------------------

@@ -22,6 +22,8 @@ import io
 
 from PIL import Image
 
+from chalicelib.errors import UnsupportedMediaType
+
 MIMETYPE = "image/jxl"
 LOSSY_EFFORT = 5
 LOSSLESS_EFFORT = 5
@@ -36,7 +38,10 @@ def is_jxl(data: bytes) -> bool:
 def register() -> None:
     """Register the plugin's opener and saver with Pillow (idempotent)."""
     if "JXL" not in Image.OPEN:
-        import pillow_jxl  # noqa: F401 - registers JpegXLImagePlugin on import
+        try:
+            import pillow_jxl  # noqa: F401 - registers JpegXLImagePlugin on import
+        except ImportError:  # e.g. libstdc++ missing on the host (tests/infra/test_package.py)
+            raise UnsupportedMediaType("JPEG XL is not available on this server.") from None
 
 
 def lossless_by_default(source_format: str, options: dict) -> None:

@@ -29,7 +29,7 @@ from fractions import Fraction
 
 from PIL import Image
 
-from chalicelib.errors import BadRequest
+from chalicelib.errors import BadRequest, UnsupportedMediaType
 
 VIDEO_FORMATS = {"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm"}
 OUTPUTS = ("mp4", "webm")
@@ -48,8 +48,17 @@ def kind(data: bytes) -> str | None:
     return None
 
 
+def _av():
+    """PyAV, or 415 when its libraries cannot load (e.g. libstdc++ missing, see docs/formats.md)."""
+    try:
+        import av
+    except ImportError:
+        raise UnsupportedMediaType("Video is not available on this server.") from None
+    return av
+
+
 def _open(data: bytes):
-    import av
+    av = _av()
 
     try:
         container = av.open(io.BytesIO(data), "r")
@@ -137,7 +146,7 @@ def frame_at(data: bytes, timestamp=None) -> Image.Image:
 
 
 def _decode(container, stream):
-    import av
+    av = _av()
 
     try:
         yield from container.decode(stream)
@@ -181,7 +190,7 @@ def crf(fmt: str, quality: int) -> int:
 
 def encode(frames: list, durations: list, fmt: str, options: dict) -> bytes:
     """An MP4 (H.264) or WebM (VP9) of the frames, each shown for its duration (ms)."""
-    import av
+    av = _av()
 
     from chalicelib.render.pixels import flatten
     from chalicelib.render.stack_options import option

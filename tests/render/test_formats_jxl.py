@@ -93,3 +93,15 @@ def test_png_request_autoformatted_to_jxl_is_lossless(api):
     result = render(f"/acme/afj/{item['hash']}.png", headers={"Accept": SAFARI_17})
     formats_jxl.register()
     assert ImageChops.difference(decoded(result).convert("RGB"), source).getbbox() is None
+
+
+def test_without_the_plugin_jxl_is_a_415(monkeypatch):
+    """If libjxl cannot load (e.g. no libstdc++ on the host), JPEG XL is refused, not a 500."""
+    import sys
+
+    from chalicelib.errors import UnsupportedMediaType
+
+    monkeypatch.delitem(Image.OPEN, "JXL", raising=False)
+    monkeypatch.setitem(sys.modules, "pillow_jxl", None)  # import raises ImportError
+    with pytest.raises(UnsupportedMediaType):
+        formats_jxl.register()

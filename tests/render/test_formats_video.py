@@ -175,3 +175,18 @@ def test_url_import_with_a_timestamp_stores_that_frame(api, mp4, monkeypatch):
         assert api.upload("acme", [], {"url[0]": f"{base}/page.html@00:00:01"}).status_code == 400
     finally:
         server.shutdown()
+
+
+def test_without_pyav_video_is_a_415(api, mp4, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "av", None)
+    r = api.upload("acme", [("filedata", "v.mp4", mp4)])
+    assert r.status_code == 415, r.body
+
+
+def test_video_metadata_round_trips_on_both_adapters(api_any, mp4):
+    item = upload(api_any, mp4, "v.mp4")
+    got = json_of(api_any.call("GET", f"/sourceimages/acme/{item['hash']}"))
+    assert got["format"] == "mp4" and got["static_metadata"]["video"]["data"]["duration"] == pytest.approx(3.0, abs=0.15)
+    assert got["static_metadata"]["video"]["data"]["video_info"]["fps"] == pytest.approx(10.0)
