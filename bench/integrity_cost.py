@@ -11,25 +11,14 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import os
 import statistics
 import tempfile
 import time
 
-from PIL import Image
-
 from bench import images
 from chalicelib.render import codecs, integrity
 from tests.reliability import hostile
-
-
-def _save(im: Image.Image, fmt: str, **kw) -> bytes:
-    if fmt == "HEIF":
-        codecs.register_heif()
-    buf = io.BytesIO()
-    im.save(buf, fmt, **kw)
-    return buf.getvalue()
 
 
 def typical() -> dict[str, tuple[str, bytes]]:
@@ -38,16 +27,16 @@ def typical() -> dict[str, tuple[str, bytes]]:
     rgba = images.rgba_photo(2000, 2000, 2000)
     frames, durations = images.animation(400, 300, 20, 20)
     return {
-        "jpg": ("12 MP photo, q90 4:2:0", _save(photo12, "JPEG", quality=90)),
-        "png": ("2000x2000 RGBA photo cut-out", _save(rgba, "PNG")),
-        "gif": ("20 frames 400x300", _save(frames[0].convert("RGB"), "GIF", save_all=True,
+        "jpg": ("12 MP photo, q90 4:2:0", hostile.saved(photo12, "JPEG", quality=90)),
+        "png": ("2000x2000 RGBA photo cut-out", hostile.saved(rgba, "PNG")),
+        "gif": ("20 frames 400x300", hostile.saved(frames[0].convert("RGB"), "GIF", save_all=True,
                                           append_images=[f.convert("RGB") for f in frames[1:]], duration=durations)),
-        "webp": ("2 MP photo, q80", _save(photo2, "WEBP", quality=80)),
-        "webp (animated)": ("20 frames 400x300", _save(frames[0], "WEBP", save_all=True, append_images=frames[1:],
+        "webp": ("2 MP photo, q80", hostile.saved(photo2, "WEBP", quality=80)),
+        "webp (animated)": ("20 frames 400x300", hostile.saved(frames[0], "WEBP", save_all=True, append_images=frames[1:],
                                                       duration=durations)),
-        "avif": ("2 MP photo, q60", _save(photo2, "AVIF", quality=60)),
-        "heic": ("2 MP photo, q60", _save(photo2, "HEIF", quality=60)),
-        "tiff": ("2 MP photo, deflate", _save(photo2, "TIFF", compression="tiff_adobe_deflate")),
+        "avif": ("2 MP photo, q60", hostile.saved(photo2, "AVIF", quality=60)),
+        "heic": ("2 MP photo, q60", hostile.saved(photo2, "HEIF", quality=60)),
+        "tiff": ("2 MP photo, deflate", hostile.saved(photo2, "TIFF", compression="tiff_adobe_deflate")),
         "psd": ("2 MP photo, raw composite", hostile.psd(photo2)),
         "svg": ("hand-written, 3 elements", hostile.SVG),
         "pdf": ("one page, one rectangle", hostile.pdf()),
