@@ -53,29 +53,6 @@ MAX_GLIBCXX = (3, 4, 29)   # AL2023's GCC 11 libstdc++
 PYTHON_313_MAGIC = (3571).to_bytes(2, "little") + b"\r\n"
 
 
-# --- fixtures --------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="session")
-def build_tools():
-    """cfn-lint, aws-sam-translator and pyelftools from requirements-package.txt (installed on first use)."""
-    if not all(importlib.util.find_spec(m) for m in ("cfnlint", "samtranslator", "elftools")):
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                        "-r", str(ROOT / "requirements-package.txt")], check=True)
-        importlib.invalidate_caches()
-
-
-@pytest.fixture(scope="session")
-def packaged(tmp_path_factory, build_tools):
-    out = tmp_path_factory.mktemp("dist")
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--out", str(out), "--json"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, f"scripts/package.py failed:\n{proc.stdout}\n{proc.stderr}"
-    summary = json.loads(proc.stdout)
-    return {"out": out, "summary": summary, "log": proc.stderr,
-            "template": json.loads((out / "sam.json").read_text()),
-            "zip": out / "deployment.zip"}
-
-
 @pytest.fixture(scope="session")
 def template(packaged):
     return packaged["template"]
@@ -155,14 +132,15 @@ def test_render_memory_and_timeout(resources):
 
 def test_every_function_gets_the_runtime_configuration(template, resources):
     params = template["Parameters"]
-    assert params["KeyPepper"]["NoEcho"] is True
+    assert params["KeyPepperSecret"]["Type"] == "String"  # a secret's name, not the secret
     assert params["AllowSignup"]["Default"] == "false"
     assert "RenderDomain" in params
     for name, res in of_type(resources, *FUNCTION_TYPES).items():
         env = res["Properties"]["Environment"]["Variables"]
         assert env["STORAGE"] == "aws", name
         assert env["TABLE_PREFIX"] == {"Fn::Sub": "${AWS::StackName}-"}, name
-        assert env["KEY_PEPPER"] == {"Ref": "KeyPepper"}, name
+        # a dynamic reference: CloudFormation resolves it when it creates the function
+        assert env["KEY_PEPPER"] == {"Fn::Sub": "{{resolve:secretsmanager:${KeyPepperSecret}:SecretString:key_pepper}}"}, name
         assert env["ALLOW_SIGNUP"] == {"Ref": "AllowSignup"}, name
         assert env["RENDERS_BUCKET"] == {"Ref": "RenderCacheBucket"}, name
         assert env["SOURCES_BUCKET"] == props(resources, "SourceBucket")["BucketName"], name
