@@ -79,7 +79,10 @@ class Deployer:
     def upload(self, bucket: str, path: Path, suffix: str) -> str:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:20]
         key = f"{self.stack}/{digest}{suffix}"
-        self.s3.upload_file(str(path), bucket, key)
+        try:
+            self.s3.head_object(Bucket=bucket, Key=key)  # content-addressed: already there
+        except self.s3.exceptions.ClientError:
+            self.s3.upload_file(str(path), bucket, key)
         return key
 
     def template_url(self, bucket: str, key: str) -> str:
