@@ -198,15 +198,17 @@ class Deployer:
         renders = outputs.get("RendersBucketName")
         if renders:  # CloudFormation cannot delete a bucket that still holds objects
             self.empty_bucket(renders)
-        retained = self.cfn.list_stack_resources(StackName=self.stack)["StackResourceSummaries"]
+        body = self.cfn.get_template(StackName=self.stack)["TemplateBody"]
+        body = body if isinstance(body, dict) else json.loads(body)
+        kept_by_policy = {name for name, r in body.get("Resources", {}).items() if r.get("DeletionPolicy") == "Retain"}
+        retained = [r for r in self.cfn.list_stack_resources(StackName=self.stack)["StackResourceSummaries"]
+                    if r["LogicalResourceId"] in kept_by_policy]
         log(f"deleting {self.stack}")
         self.cfn.delete_stack(StackName=self.stack)
         self._wait("stack_delete_complete")
         kept = []
         for res in retained:
             if res["ResourceType"] not in ("AWS::S3::Bucket", "AWS::DynamoDB::Table"):
-                continue
-            if res["PhysicalResourceId"] == renders:
                 continue
             what = f"{res['ResourceType']} {res['PhysicalResourceId']}"
             if delete_data:

@@ -131,12 +131,24 @@ def deployed(packaged, moto_endpoint):
                       "--param", "AllowSignup=true")
     template = cfn.get_template(StackName=STACK)["TemplateBody"]
     listed = cfn.list_stack_resources(StackName=STACK)["StackResourceSummaries"]
-    return {"stdout": proc.stdout, "log": proc.stderr, "first_log": first.stderr, "first": first_params,
+    yield {"stdout": proc.stdout, "log": proc.stderr, "first_log": first.stderr, "first": first_params,
             "endpoint": moto_endpoint,
             "template": template if isinstance(template, dict) else json.loads(template),
             "stack": cfn.describe_stacks(StackName=STACK)["Stacks"][0],
             "resources": {r["LogicalResourceId"]: r for r in listed if r["LogicalResourceId"]},
             "unnamed": [r for r in listed if not r["LogicalResourceId"]]}
+    # `make destroy`: the stack goes, the sources bucket, the data tables and the secret stay
+    physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in listed}
+    proc = run_deploy(moto_endpoint, "destroy")
+    assert f"kept AWS::S3::Bucket {physical['SourceBucket']}" in proc.stderr
+    assert f"kept secret rokka-clone/{STACK}/key-pepper" in proc.stderr
+    assert "renderindex" not in proc.stderr  # rebuildable, not retained
+    buckets = {b["Name"] for b in client("s3", moto_endpoint).list_buckets()["Buckets"]}
+    assert physical["SourceBucket"] in buckets and physical["RenderCacheBucket"] not in buckets
+    tables = set(client("dynamodb", moto_endpoint).list_tables()["TableNames"])
+    assert f"{STACK}-images" in tables and f"{STACK}-renderindex" not in tables
+    assert not [s for s in cfn.list_stacks()["StackSummaries"]
+                if s["StackName"] == STACK and s["StackStatus"] != "DELETE_COMPLETE"]
 
 
 def outputs_of(stack):
