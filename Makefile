@@ -53,6 +53,24 @@ $(PYODIDE_INSTALLED): scripts/package.json scripts/package-lock.json
 package: $(PACKAGE_INSTALLED) $(PYODIDE_INSTALLED)
 	$(PY) scripts/package.py --out dist
 
+# `make deploy STAGE=prod`: package, then create or update the stack rokka-clone-$(STAGE) with boto3
+# (scripts/deploy.py; AWS_PROFILE / AWS_REGION as usual) and print the API URL and the render host.
+# DEPLOY_ARGS passes more, e.g. DEPLOY_ARGS="--param RenderDomain=images.example.com".
+# `make destroy STAGE=prod` removes the stack but keeps the sources bucket, the data tables and the
+# pepper secret; DELETE_DATA=1 deletes them too. See docs/deploy.md.
+STAGE ?= dev
+DEPLOY_ARGS ?=
+
+.PHONY: deploy destroy outputs
+deploy: package
+	$(PY) scripts/deploy.py deploy --stage $(STAGE) --no-build $(DEPLOY_ARGS)
+
+outputs: $(INSTALLED)
+	$(PY) scripts/deploy.py outputs --stage $(STAGE)
+
+destroy: $(INSTALLED)
+	$(PY) scripts/deploy.py destroy --stage $(STAGE) $(if $(filter 1 true yes,$(DELETE_DATA)),--delete-data)
+
 # `make fuzz`: the fuzz tests with FUZZ_EXAMPLES (default 25) times the examples of `make test`;
 # prints the inputs tried per target and writes them to FUZZ_FIGURES. FUZZ_TESTS picks the files
 # (add tests/security/test_schemathesis.py for the OpenAPI run too). See docs/reliability.md.

@@ -7,6 +7,8 @@ from chalice import Chalice, Response
 
 from chalicelib import auth, function_url_events, openapi
 from chalicelib.bootstrap import services
+from chalicelib.cli_guard import refuse_unsupported_chalice_commands
+from chalicelib.config import refuse_development_secrets
 from chalicelib.errors import RokkaError
 from chalicelib.operations import registry
 from chalicelib.render import stack_options
@@ -16,6 +18,9 @@ from chalicelib.services.sourceimages import uploads_from_form
 from chalicelib.services.stacks import page_number
 from chalicelib.web import (ANY_CONTENT_TYPE, api_view, empty_response, json_response, parse_form,
                             parse_fields_or_json, parse_json_any, parse_json_object, parse_json_value)
+
+refuse_unsupported_chalice_commands()  # `chalice deploy` stops here, naming `make deploy`
+refuse_development_secrets()  # a deployed function fails its cold start without real secrets
 
 app = Chalice(app_name="rokka-clone")
 # WebP/AVIF/HEIF are not in Chalice's default binary types; without them bytes responses crash.

@@ -143,3 +143,38 @@ def settings() -> Settings:
         max_zip_bytes=_int("DOWNLOAD_MAX_ZIP_BYTES", limits.DEFAULT_MAX_ZIP_BYTES_AWS if storage == "aws"
                             else limits.DEFAULT_MAX_ZIP_BYTES_LOCAL),
     )
+
+
+class ConfigurationError(RuntimeError):
+    """A deployed function that must not start (raised at import, so Lambda reports an init error)."""
+
+
+MIN_SECRET_LENGTH = 32
+
+
+def refuse_development_secrets(environ=None) -> None:
+    """On Lambda (AWS_LAMBDA_FUNCTION_NAME is set), refuse to start with the development KEY_PEPPER
+    or JWT secret, a short one, or a dynamic reference CloudFormation did not resolve.
+
+    A function started with the public development pepper would store API keys under a secret
+    anyone can read in this repository; one with an unresolved `{{resolve:...}}` would accept no key."""
+    env = os.environ if environ is None else environ
+    function = env.get("AWS_LAMBDA_FUNCTION_NAME")
+    if not function:
+        return
+    pepper, jwt = env.get("KEY_PEPPER", ""), env.get("JWT_SECRET", "")
+    problems = []
+    if not pepper or pepper == DEV_PEPPER:
+        problems.append("KEY_PEPPER is unset or the development pepper")
+    elif pepper.startswith("{{resolve:"):
+        problems.append(f"KEY_PEPPER is an unresolved dynamic reference ({pepper})")
+    elif len(pepper) < MIN_SECRET_LENGTH:
+        problems.append(f"KEY_PEPPER is shorter than {MIN_SECRET_LENGTH} characters")
+    if jwt and (jwt in (DEV_PEPPER, derived_secret(DEV_PEPPER, "jwt")) or jwt.startswith("{{resolve:")
+                or len(jwt) < MIN_SECRET_LENGTH):
+        problems.append("JWT_SECRET is the development secret, unresolved or shorter than "
+                        f"{MIN_SECRET_LENGTH} characters")
+    if problems:
+        raise ConfigurationError(
+            f"refusing to start {function}: " + "; ".join(problems) + ". Deploy with `make deploy`, which "
+            "passes the Secrets Manager secret KeyPepperSecret (see docs/deploy.md).")

@@ -57,29 +57,6 @@ MAX_GLIBCXX = (3, 4, 29)   # AL2023's GCC 11 libstdc++
 PYTHON_313_MAGIC = (3571).to_bytes(2, "little") + b"\r\n"
 
 
-# --- fixtures --------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="session")
-def build_tools():
-    """cfn-lint, aws-sam-translator and pyelftools from requirements-package.txt (installed on first use)."""
-    if not all(importlib.util.find_spec(m) for m in ("cfnlint", "samtranslator", "elftools")):
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                        "-r", str(ROOT / "requirements-package.txt")], check=True)
-        importlib.invalidate_caches()
-
-
-@pytest.fixture(scope="session")
-def packaged(tmp_path_factory, build_tools):
-    out = tmp_path_factory.mktemp("dist")
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--out", str(out), "--json"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, f"scripts/package.py failed:\n{proc.stdout}\n{proc.stderr}"
-    summary = json.loads(proc.stdout)
-    return {"out": out, "summary": summary, "log": proc.stderr,
-            "template": json.loads((out / "sam.json").read_text()),
-            "zip": out / "deployment.zip"}
-
-
 @pytest.fixture(scope="session")
 def template(packaged):
     return packaged["template"]
@@ -160,14 +137,15 @@ def test_render_memory_and_timeout(resources):
 
 def test_every_function_gets_the_runtime_configuration(template, resources):
     params = template["Parameters"]
-    assert params["KeyPepper"]["NoEcho"] is True
+    assert params["KeyPepperSecret"]["Type"] == "String"  # a secret's name, not the secret
     assert params["AllowSignup"]["Default"] == "false"
     assert "RenderDomain" in params
     for name, res in of_type(resources, *FUNCTION_TYPES).items():
         env = res["Properties"]["Environment"]["Variables"]
         assert env["STORAGE"] == "aws", name
         assert env["TABLE_PREFIX"] == {"Fn::Sub": "${AWS::StackName}-"}, name
-        assert env["KEY_PEPPER"] == {"Ref": "KeyPepper"}, name
+        # a dynamic reference: CloudFormation resolves it when it creates the function
+        assert env["KEY_PEPPER"] == {"Fn::Sub": "{{resolve:secretsmanager:${KeyPepperSecret}:SecretString:key_pepper}}"}, name
         assert env["ALLOW_SIGNUP"] == {"Ref": "AllowSignup"}, name
         assert env["RENDERS_BUCKET"] == {"Ref": "RenderCacheBucket"}, name
         assert env["SOURCES_BUCKET"] == props(resources, "SourceBucket")["BucketName"], name
@@ -502,73 +480,3 @@ def test_native_libraries_resolve_on_lambda(packaged, build_tools):
     assert not glibcxx or max(glibcxx) <= MAX_GLIBCXX, f"needs GLIBCXX {max(glibcxx)}"
     if tolerated:
         warnings.warn("assumed present in the python3.13 image but unverified: " + "; ".join(tolerated))
-
-
-# --- the packaging logic on its own (no chalice run) -------------------------------------------------
-
-def merge_template(package):
-    merge = package.load_merge_template(ROOT / "infra" / "merge.yaml")
-    package.inline_function_code(merge, ROOT / "infra")
-    return merge
-
-
-CHALICE_RESOURCES = {"DefaultRole": {}, "APIHandler": {}, "Render": {}, "RestAPI": {},
-                     "APIHandlerInvokePermission": {}, "PurgeDeleted": {}}
-
-
-def test_prune_leaves_out_the_upload_wiring_when_the_app_has_no_s3_handler(build_tools):
-    package = load_package_module()
-    pruned, notes = package.prune_missing_functions(merge_template(package), CHALICE_RESOURCES)
-    resources = pruned["Resources"]
-    for gone in ("RegisterUpload", "RegisterUploadPermission", "RegisterUploadLogGroup"):
-        assert gone not in resources
-    assert "RegisterUpload" not in json.dumps(pruned)
-    source = resources["SourceBucket"]
-    assert "DependsOn" not in source and "NotificationConfiguration" not in source["Properties"]
-    logs = [s for s in resources["AppPolicy"]["Properties"]["PolicyDocument"]["Statement"] if s["Sid"] == "Logs"]
-    assert [len(s["Resource"]) for s in logs] == [3]  # APIHandler, Render, PurgeDeleted
-    assert any("RegisterUploadPermission" in n for n in notes)
-    # and nothing else was touched
-    assert set(resources) == set(merge_template(package)["Resources"]) - {
-        "RegisterUpload", "RegisterUploadPermission", "RegisterUploadLogGroup"}
-
-
-def test_prune_keeps_everything_when_the_app_defines_all_functions(build_tools):
-    package = load_package_module()
-    merge = merge_template(package)
-    pruned, notes = package.prune_missing_functions(merge, {**CHALICE_RESOURCES, "RegisterUpload": {}})
-    assert pruned == merge and notes == []
-
-
-def test_checks_refuse_unwired_s3_handlers_and_old_runtimes():
-    package = load_package_module()
-    template = {"Resources": {
-        "Fn": {"Type": "AWS::Serverless::Function", "Properties": {"Runtime": "python3.11"}},
-        "SourceBucket": {"Type": "AWS::S3::Bucket", "Properties": {}},
-    }}
-    event = {"function": "Fn", "bucket": package.SOURCES_BUCKET_SENTINEL, "events": ["s3:ObjectCreated:*"],
-             "prefix": "_uploads/", "suffix": None}
-    with pytest.raises(package.PackageError) as err:
-        package.check_template(template, [event, {**event, "bucket": "some-other-bucket"}])
-    message = str(err.value)
-    assert "Runtime 'python3.11'" in message
-    assert "no STORAGE, SOURCES_BUCKET" in message
-    assert "no log group /aws/lambda/${Fn}" in message
-    assert "is not wired the same way" in message
-    assert "must be os.environ['SOURCES_BUCKET']" in message
-
-
-def test_checks_refuse_tables_that_drift_from_aws_schema(build_tools):
-    package = load_package_module()
-    merge = merge_template(package)
-    package.check_tables(merge, TABLES)  # in sync: no error
-    drifted = {name: spec for name, spec in TABLES.items() if name != "stacks"}
-    drifted["images"] = {**TABLES["images"], "indexes": {**TABLES["images"]["indexes"], "by-name": ("org_name", "hash")}}
-    drifted["newtable"] = {"keys": ("id", None), "attributes": {"id": "S"}, "indexes": {}}
-    with pytest.raises(package.PackageError) as err:
-        package.check_tables(merge, drifted)
-    message = str(err.value)
-    assert "'newtable' of aws_schema.TABLES is missing" in message
-    assert "'stacks' in infra/merge.yaml is not in aws_schema.TABLES" in message
-    assert "ImagesTable: indexes" in message
-    assert "by-name" in message
