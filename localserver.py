@@ -10,7 +10,9 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import logging.handlers
 import os
+import queue
 import re
 import sys
 import threading
@@ -145,8 +147,24 @@ def create_server(host: str, port: int) -> Server:
     return Server((host, port), make_handler(app, lambda: services().renderer))
 
 
+def log_off_the_request_path(stream=sys.stdout) -> logging.handlers.QueueListener:
+    """Request threads only queue their log records; one thread writes them to `stream`.
+
+    Each request is logged after its response went out. Written from the request thread, a log
+    line blocks when stdout is a pipe nobody reads any more (a full pipe buffer): that thread,
+    and every other one behind the handler's lock, stops, and the next request on each of their
+    keep-alive connections is never answered. Now a stalled log consumer only delays the log."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    records: queue.SimpleQueue = queue.SimpleQueue()
+    logging.basicConfig(level=logging.INFO, handlers=[logging.handlers.QueueHandler(records)])
+    listener = logging.handlers.QueueListener(records, handler)
+    listener.start()
+    return listener
+
+
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
+    listener = log_off_the_request_path()
     logging.getLogger("botocore").setLevel(logging.WARNING)
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "8000"))
@@ -160,6 +178,7 @@ def main() -> int:
         print("stopping", flush=True)
     finally:
         server.server_close()
+        listener.stop()  # writes what is still queued
     return 0
 
 
