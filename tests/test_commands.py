@@ -5,6 +5,7 @@ import io
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -116,6 +117,33 @@ def test_keep_alive_uploads_are_answered_while_nobody_reads_the_log(tmp_path):
             proc.kill()
             proc.wait()
         os.close(read_end)
+
+
+def test_a_chunked_request_body_is_read_and_the_connection_stays_usable(server):
+    _, base, _ = server
+
+    def body():  # a generator body: requests sends it with Transfer-Encoding: chunked
+        yield b'{"email": "chunked@example.com", '
+        yield b'"organization": "chunky"}'
+
+    with requests.Session() as session:
+        r = session.post(base + "/users", data=body(), timeout=5)
+        assert r.status_code == 200, r.text
+        assert r.json()["email"] == "chunked@example.com"
+        # The next request on the same keep-alive connection gets its own answer.
+        r = session.get(base + "/user", headers={"Api-Key": r.json()["api_key"]}, timeout=5)
+        assert r.status_code == 200 and r.json()["email"] == "chunked@example.com"
+
+
+@pytest.mark.parametrize("declared", ["-1", "abc"])
+def test_a_request_with_an_invalid_content_length_is_answered_400(server, declared):
+    _, _, port = server
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(f"POST /users HTTP/1.1\r\nHost: x\r\nContent-Length: {declared}\r\n\r\n{{}}".encode())
+        answer = sock.makefile("rb").read()  # the server closes the connection after it
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ") and b"Connection: close" in head
+    assert json.loads(body)["error"]["code"] == 400
 
 
 def test_start_local_server_never_gives_the_server_a_pipe(tmp_path):
