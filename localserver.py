@@ -10,7 +10,9 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import logging.handlers
 import os
+import queue
 import re
 import sys
 import threading
@@ -21,12 +23,26 @@ from urllib.parse import urlsplit
 from chalice.config import Config
 from chalice.local import LocalChalice, LocalGateway, LocalGatewayException
 
-from chalicelib.errors import NotFound, RokkaError, http_error
+from chalicelib.errors import BadRequest, NotFound, RokkaError, http_error
 from chalicelib.function_url_events import copy_as_post
 
 log = logging.getLogger("rokka.server")
 ORG_HOST_RE = re.compile(r"^([a-z0-9][a-z0-9-]{0,62})\.localhost(?::\d+)?$", re.IGNORECASE)
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
+
+
+def read_chunked(rfile) -> bytes:
+    """A `Transfer-Encoding: chunked` request body (requests sends one for a generator body).
+
+    Left unread, the chunks were parsed as the connection's next request, and its 400 page was
+    read by the client as the answer to its next request on that keep-alive connection."""
+    parts = []
+    while size := int(rfile.readline(65537).split(b";", 1)[0].strip() or b"0", 16):
+        parts.append(rfile.read(size))
+        rfile.readline()  # the CRLF after the chunk
+    while rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+        pass  # trailer fields
+    return b"".join(parts)
 
 
 def _error(err: RokkaError) -> tuple[int, dict, bytes]:
@@ -48,16 +64,28 @@ def make_handler(chalice_app, renderer):
 
         def _handle(self):
             started = time.perf_counter()
-            length = int(self.headers.get("content-length") or 0)
-            body = self.rfile.read(length) if length else None
-            render_path = self._render_path()
-            if render_path is not None:
+            body, render_path = self._body(), self._render_path()
+            if body is False:
+                # Where this body ends is unknown, so nothing after it on the connection is read.
+                self.close_connection = True
+                status, headers, payload = _error(BadRequest("Invalid Content-Length header"))
+            elif render_path is not None:
                 status, headers, payload = self._render(render_path)
             else:
                 status, headers, payload = self._api(body)
             self._send(status, headers, payload)
             log.info('%s "%s %s" %d %d %.1fms', self.client_address[0], self.command, self.path,
                      status, len(payload or b""), (time.perf_counter() - started) * 1000)
+
+        def _body(self) -> bytes | None | bool:
+            """The request body, None without one, False for a Content-Length that is no length
+            (read(-1) waited for the client to close its connection)."""
+            if "chunked" in self.headers.get("transfer-encoding", "").lower():
+                return read_chunked(self.rfile) or None
+            declared = (self.headers.get("content-length") or "0").strip()
+            if not declared.isdigit():
+                return False
+            return self.rfile.read(int(declared)) if int(declared) else None
 
         def _render_path(self) -> str | None:
             host = ORG_HOST_RE.match(self.headers.get("host", ""))
@@ -105,6 +133,8 @@ def make_handler(chalice_app, renderer):
                     self.send_header(name, value)
             payload = payload or b""
             self.send_header("Content-Length", str(len(payload)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.end_headers()
             if self.command != "HEAD" and status not in (204, 304):
                 self.wfile.write(payload)
@@ -122,6 +152,11 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True
     # socketserver's default listen backlog is 5: more clients connecting at once got resets.
     request_queue_size = 128
+
+    def handle_error(self, request, client_address):
+        # socketserver prints the traceback to stderr from the request thread; the queued log
+        # never blocks it.
+        log.exception("request from %s failed", client_address[0])
 
 
 def retention_loop(services, interval: float = 24 * 3600) -> None:
@@ -145,8 +180,26 @@ def create_server(host: str, port: int) -> Server:
     return Server((host, port), make_handler(app, lambda: services().renderer))
 
 
+def log_off_the_request_path(stream=sys.stdout) -> logging.handlers.QueueListener:
+    """Request threads only queue their log records; one thread writes them to `stream`.
+
+    Each request is logged after its response went out. Written from the request thread, a log
+    line blocks when stdout is a pipe nobody reads any more (a full pipe buffer): that thread,
+    and every other one behind the handler's lock, stops, and the next request on each of their
+    keep-alive connections is never answered. Now a stalled log consumer only delays the log."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    records: queue.SimpleQueue = queue.SimpleQueue()
+    queued = logging.handlers.QueueHandler(records)
+    queued.setFormatter(logging.Formatter("%(message)s"))  # the writer adds the time
+    logging.basicConfig(level=logging.INFO, handlers=[queued])
+    listener = logging.handlers.QueueListener(records, handler)
+    listener.start()
+    return listener
+
+
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
+    listener = log_off_the_request_path()
     logging.getLogger("botocore").setLevel(logging.WARNING)
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "8000"))
@@ -160,6 +213,7 @@ def main() -> int:
         print("stopping", flush=True)
     finally:
         server.server_close()
+        listener.stop()  # writes what is still queued
     return 0
 
 

@@ -66,10 +66,7 @@ def upload_all(make_client: Callable[[], Client], files: list[Path], jobs: int =
 
     def client() -> Client:
         if not hasattr(local, "client"):
-            local.client = make_client()
-            # One connection per request: with keep-alive, a second bulk run against localserver.py
-            # hung now and then on a reused connection that the server never answered.
-            local.client.session.headers["Connection"] = "close"
+            local.client = make_client()  # one keep-alive session per thread
         return local.client
 
     def one(path: Path) -> Outcome:
