@@ -88,8 +88,11 @@ def test_output_has_the_input_size_whatever_the_working_copy(quick):
     assert rms(src, out) < flat_error(src)
 
 
-def test_same_options_render_the_same_bytes():
-    # Default options and the full search budget: two renders, identical bytes.
+def test_same_options_render_the_same_bytes(monkeypatch):
+    # Default options and the full search: two renders, identical bytes. The CPU-time safety net
+    # is lifted here: the default search takes close to its 2 s on a loaded 2-core machine, and a
+    # cut-off search is (by design) not reproducible.
+    monkeypatch.setattr(primitive, "TIME_BUDGET", 120.0)
     first = run("primitive", SRC)
     assert first.tobytes() == run("primitive", SRC).tobytes()
 
