@@ -1,7 +1,7 @@
 """Plain records of the domain. Storage adapters persist them as dicts (`to_dict`)."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 
 
@@ -10,9 +10,20 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 
+def _copied(value):
+    """A deep copy of JSON-like data (what records hold); other values are immutable here."""
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_copied(v) for v in value)
+    return value
+
+
 class Record:
     def to_dict(self) -> dict:
-        return asdict(self)
+        """dataclasses.asdict for records of plain fields, at a fraction of its cost (it runs
+        on every upload and record write)."""
+        return {f.name: _copied(getattr(self, f.name)) for f in fields(self)}
 
     @classmethod
     def from_dict(cls, data: dict):

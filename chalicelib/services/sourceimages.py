@@ -5,6 +5,7 @@ import hashlib
 import logging
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from chalicelib import auth
@@ -36,22 +37,30 @@ class Upload:
     binary_hash: str | None = None
 
 
-class _Sha1(threading.Thread):
-    """hashlib.sha1(data).hexdigest() in a thread (only for data large enough to gain)."""
+class _Sha1:
+    """hashlib.sha1(data).hexdigest() on a worker thread (only for data large enough to gain);
+    hashlib releases the GIL, so it runs beside the caller's integrity check."""
+
+    _workers: ThreadPoolExecutor | None = None
+    _workers_lock = threading.Lock()
 
     def __init__(self, data: bytes):
-        super().__init__(daemon=True)
-        self.data, self.digest = data, None
+        self.data, self.future = data, None
         if len(data) >= 256 * 1024:
-            self.start()
+            with _Sha1._workers_lock:  # made on first use: no thread at cold start
+                if _Sha1._workers is None:
+                    _Sha1._workers = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha1")
+            started = threading.Event()
+            self.future = _Sha1._workers.submit(self._run, started)
+            # Until the worker is inside hashlib it needs the GIL, which the check would hold.
+            started.wait()
 
-    def run(self) -> None:
-        self.digest = hashlib.sha1(self.data).hexdigest()
+    def _run(self, started: threading.Event) -> str:
+        started.set()
+        return hashlib.sha1(self.data).hexdigest()
 
     def hexdigest(self) -> str:
-        if self.ident is not None:
-            self.join()
-        return self.digest or hashlib.sha1(self.data).hexdigest()
+        return self.future.result() if self.future else hashlib.sha1(self.data).hexdigest()
 
 
 def uploads_from_form(fields: dict[str, list[str]], files: list) -> list[Upload]:
