@@ -1,0 +1,136 @@
+"""CPU time of each step of the render jobs that trail libvips (docs/performance.md, "Where a
+target is not met"): the Pillow calls our pipeline makes, with its options, beside the libvips
+calls the benchmark's pyvips reference makes.
+
+    .venv/bin/python -m bench.components [--rounds 7] [--work bench/.work]
+
+Median `time.process_time` of `rounds` calls in this one process (libvips with one thread, its
+operation cache off). Set ZLIB_PRELOAD to a zlib-compatible `libz.so.1` (e.g. a zlib-ng compat
+build) to see what a faster zlib changes for the PNG steps: it is loaded before Pillow.
+"""
+from __future__ import annotations
+
+import argparse
+import ctypes
+import io
+import os
+import statistics
+import time
+
+if os.environ.get("ZLIB_PRELOAD"):  # must come before anything links the system libz.so.1
+    ctypes.CDLL(os.environ["ZLIB_PRELOAD"], mode=ctypes.RTLD_GLOBAL)
+os.environ.setdefault("VIPS_CONCURRENCY", "1")
+
+from PIL import Image, features  # noqa: E402
+
+from bench import images, jobs  # noqa: E402
+from chalicelib.render import codecs  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TALL = 100_000  # a height that never limits a width-only thumbnail
+
+
+def cpu_ms(fn, rounds: int):
+    times, result = [], None
+    for _ in range(rounds):
+        start = time.process_time()
+        result = fn()
+        times.append(time.process_time() - start)
+    return statistics.median(times) * 1000, result
+
+
+def _fixture(name: str, work: str) -> bytes:
+    fx = next(f for f in jobs.FULL_FIXTURES if f.name == name)
+    with open(images.ensure(fx, os.path.join(work, "fixtures")), "rb") as f:
+        return f.read()
+
+
+def _jpeg(im: Image.Image, **options) -> bytes:
+    out = io.BytesIO()
+    im.save(out, "JPEG", quality=80, **options)
+    return out.getvalue()
+
+
+def steps(work: str) -> dict[str, list[tuple[str, object]]]:
+    import pyvips
+
+    pyvips.cache_set_max(0)
+    jpeg12, png = _fixture("jpeg_12mp", work), _fixture("png_rgba_2000", work)
+
+    def draft_1200():
+        im = Image.open(io.BytesIO(jpeg12))
+        im.draft("RGB", (1200, 900))
+        im.load()
+        return im
+
+    def full_decode():
+        im = Image.open(io.BytesIO(jpeg12))
+        im.load()
+        return im
+
+    def png_decode():
+        im = Image.open(io.BytesIO(png))
+        im.load()
+        return im
+
+    half, rgba = draft_1200(), png_decode()
+    top = codecs.open_source(jpeg12, top_rows=(4000, 3000, 2000))[0]
+    box = top.crop((1500, 1000, 2500, 2000))
+    vips_box = pyvips.Image.new_from_buffer(jpeg12, "", access="sequential").crop(1500, 1000, 1000, 1000).copy_memory()
+    small = half.resize((1200, 900), Image.Resampling.LANCZOS, reducing_gap=2.5)
+    premultiplied = rgba.convert("RGBa")
+    thumb = premultiplied.resize((400, 400), Image.Resampling.LANCZOS, reducing_gap=2.5).convert("RGBA")
+    vips_small = pyvips.Image.thumbnail_buffer(jpeg12, 1200, height=TALL).copy_memory()
+
+    def png_encode():
+        out = io.BytesIO()
+        thumb.save(out, "PNG", compress_level=7)
+        return out.getvalue()
+
+    return {
+        "12 MP -> 1200 px JPEG": [
+            ("ours: decode at 1/2 scale (draft)", draft_1200),
+            ("ours: LANCZOS 2000 -> 1200", lambda: half.resize((1200, 900), Image.Resampling.LANCZOS,
+                                                                 reducing_gap=2.5)),
+            ("ours: progressive encode q80", lambda: _jpeg(small, progressive=True)),
+            ("vips: thumbnail (shrink on load + reduce)",
+             lambda: pyvips.Image.thumbnail_buffer(jpeg12, 1200, height=TALL).copy_memory()),
+            ("vips: progressive encode q80", lambda: vips_small.jpegsave_buffer(Q=80, interlace=True, keep=0)),
+        ],
+        "centre crop 1000x1000 of 12 MP": [
+            ("ours: full decode", full_decode),
+            ("ours: decode down to row 2000 (codecs.open_source)",
+             lambda: codecs.open_source(jpeg12, top_rows=(4000, 3000, 2000))),
+            ("ours: crop 1000x1000", lambda: top.crop((1500, 1000, 2500, 2000))),
+            ("ours: progressive encode q80 of the crop", lambda: _jpeg(box, progressive=True)),
+            ("vips: sequential decode to row 2000 + crop", lambda: pyvips.Image.new_from_buffer(
+                jpeg12, "", access="sequential").crop(1500, 1000, 1000, 1000).copy_memory()),
+            ("vips: progressive encode q80 of the crop", lambda: vips_box.jpegsave_buffer(Q=80, interlace=True, keep=0)),
+        ],
+        "2000x2000 RGBA PNG -> 400 px": [
+            ("ours: PNG decode", png_decode),
+            ("ours: premultiply", lambda: rgba.convert("RGBa")),
+            ("ours: reduce + LANCZOS", lambda: premultiplied.resize((400, 400), Image.Resampling.LANCZOS,
+                                                                    reducing_gap=2.5)),
+            ("ours: PNG encode, zlib level 7", png_encode),
+            ("vips: PNG decode", lambda: pyvips.Image.new_from_buffer(png, "", access="sequential").copy_memory()),
+        ],
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--work", default=os.environ.get("BENCH_WORK") or os.path.join(REPO, "bench", ".work"))
+    args = parser.parse_args(argv)
+    print(f"zlib loaded by Pillow: {features.version('zlib')}")
+    for job, measured in steps(args.work).items():
+        print(f"\n{job}")
+        for label, fn in measured:
+            ms, _ = cpu_ms(fn, args.rounds)
+            print(f"  {label:<52} {ms:7.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
