@@ -14,8 +14,6 @@ import argparse
 import ctypes
 import io
 import os
-import statistics
-import time
 
 if os.environ.get("ZLIB_PRELOAD"):  # must come before anything links the system libz.so.1
     ctypes.CDLL(os.environ["ZLIB_PRELOAD"], mode=ctypes.RTLD_GLOBAL)
@@ -24,19 +22,10 @@ os.environ.setdefault("VIPS_CONCURRENCY", "1")
 from PIL import Image, features  # noqa: E402
 
 from bench import images, jobs  # noqa: E402
+from bench.integrity_cost import median_cpu_ms  # noqa: E402
+from bench.references import TALL  # noqa: E402
+from bench.run import REPO  # noqa: E402
 from chalicelib.render import codecs  # noqa: E402
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TALL = 100_000  # a height that never limits a width-only thumbnail
-
-
-def cpu_ms(fn, rounds: int):
-    times, result = [], None
-    for _ in range(rounds):
-        start = time.process_time()
-        result = fn()
-        times.append(time.process_time() - start)
-    return statistics.median(times) * 1000, result
 
 
 def _fixture(name: str, work: str) -> bytes:
@@ -127,8 +116,7 @@ def main(argv=None) -> int:
     for job, measured in steps(args.work).items():
         print(f"\n{job}")
         for label, fn in measured:
-            ms, _ = cpu_ms(fn, args.rounds)
-            print(f"  {label:<52} {ms:7.1f} ms")
+            print(f"  {label:<52} {median_cpu_ms(fn, args.rounds):7.1f} ms")
     return 0
 
 
