@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from chalicelib.errors import BadRequest
-from chalicelib.render import formats_jxl, formats_vector, formats_video
+from chalicelib.render import formats_jxl, formats_vector, formats_video, jpeg_load
 from chalicelib.render.pixels import flatten  # noqa: F401 - codecs.flatten is used widely
 from chalicelib.limits import VECTOR_MAX_PIXELS
 
@@ -296,7 +296,7 @@ def open_source(data: bytes, draft_size: tuple[int, int] | None = None,
     """Open a source for rendering (its first frame), oriented upright, in RGB/RGBA/L/LA.
 
     With `draft_size` (the size the first resize will produce), JPEG sources decode at
-    the smallest DCT scale that still covers it (shrink-on-load). Returns the image and,
+    the smallest DCT scale that still covers it (shrink-on-load, jpeg_load.draft). Returns the image and,
     when shrink-on-load happened, the upright size before it. SVG and PDF sources are drawn
     at their nominal size (default pdf options).
 
@@ -315,39 +315,16 @@ def open_source(data: bytes, draft_size: tuple[int, int] | None = None,
     orientation = _orientation(im)
     if (top_rows and not draft_size and im.format == "JPEG" and orientation == 1
             and im.size == top_rows[:2] and 0 < top_rows[2] < im.size[1] and len(im.tile) == 1):
-        return normalize_mode(_decode_top_rows(im, data, top_rows[2])), None
+        return normalize_mode(jpeg_load.decode_top_rows(im, data, top_rows[2])), None
     if draft_size and im.format in ("JPEG", "MPO"):
         full = im.size
         request = draft_size[::-1] if orientation in (5, 6, 7, 8) else draft_size
-        im.draft(im.mode if im.mode in ("RGB", "L") else "RGB", request)
+        jpeg_load.draft(im, im.mode if im.mode in ("RGB", "L") else "RGB", request)
         if im.size != full:
             before = full[::-1] if orientation in (5, 6, 7, 8) else full
     if orientation != 1:
         im = ImageOps.exif_transpose(im)
     return normalize_mode(im), before
-
-
-def _decode_top_rows(im: Image.Image, data: bytes, rows: int) -> Image.Image:
-    """The first `rows` rows of a JPEG (`im`, opened from `data`, not loaded).
-
-    The decoder writes rows into an image that is only `rows` high and stops there. libjpeg
-    then reports the early stop from jpeg_finish_decompress ("too little data"), which Pillow
-    passes on as a broken data stream; that is the expected end here. Data that runs out
-    before the last needed row is a truncated file, as for a full decode. Progressive JPEGs
-    decode correctly too, but gain nothing (libjpeg reads every scan before the first row).
-    """
-    codec, _extents, offset, args = im.tile[0]
-    width = im.size[0]
-    core = Image.core.new(im.mode, (width, rows))
-    decoder = Image._getdecoder(im.mode, codec, args, im.decoderconfig)
-    try:
-        decoder.setimage(core, (0, 0, width, rows))
-        consumed, _status = decoder.decode(memoryview(data)[offset:])
-    finally:
-        decoder.cleanup()
-    if consumed >= 0:  # the decoder asks for more data than the file has
-        raise OSError("image file is truncated")
-    return im._new(core)
 
 
 def open_vector(kind: str, data: bytes, options: dict | None = None, max_pixels: int | None = None,
