@@ -25,7 +25,9 @@ from bench import images, jobs  # noqa: E402
 from bench.integrity_cost import median_cpu_ms  # noqa: E402
 from bench.references import TALL  # noqa: E402
 from bench.run import REPO  # noqa: E402
-from chalicelib.render import codecs  # noqa: E402
+from chalicelib.operations import blur, registry  # noqa: E402
+from chalicelib.render import codecs, jpeg_load  # noqa: E402
+from chalicelib.render.context import RenderContext  # noqa: E402
 
 
 def _fixture(name: str, work: str) -> bytes:
@@ -45,12 +47,23 @@ def steps(work: str) -> dict[str, list[tuple[str, object]]]:
 
     pyvips.cache_set_max(0)
     jpeg12, png = _fixture("jpeg_12mp", work), _fixture("png_rgba_2000", work)
+    jpeg1080 = _fixture("jpeg_1080p", work)
 
     def draft_1200():
         im = Image.open(io.BytesIO(jpeg12))
-        im.draft("RGB", (1200, 900))
+        jpeg_load.draft(im, "RGB", (1200, 900))
         im.load()
         return im
+
+    def decode_1080p():
+        im = Image.open(io.BytesIO(jpeg1080))
+        im.load()
+        return im
+
+    def blur_op(image):
+        ctx = RenderContext(image=image, source={}, stack_options={})
+        registry.get("blur").apply(ctx, {"sigma": 4})
+        return ctx.image
 
     def full_decode():
         im = Image.open(io.BytesIO(jpeg12))
@@ -62,11 +75,16 @@ def steps(work: str) -> dict[str, list[tuple[str, object]]]:
         im.load()
         return im
 
-    half, rgba = draft_1200(), png_decode()
+    drafted, rgba, photo = draft_1200(), png_decode(), decode_1080p()
+    k = blur.reduction(photo.size, 4)
+    reduced = blur._padded(photo, photo.reduce(k), k, 2)
+    blurred = blur_op(photo)
+    vips_photo = pyvips.Image.new_from_buffer(jpeg1080, "").copy_memory()
+    vips_blurred = vips_photo.gaussblur(4).copy_memory()
     top = codecs.open_source(jpeg12, top_rows=(4000, 3000, 2000))[0]
     box = top.crop((1500, 1000, 2500, 2000))
     vips_box = pyvips.Image.new_from_buffer(jpeg12, "", access="sequential").crop(1500, 1000, 1000, 1000).copy_memory()
-    small = half.resize((1200, 900), Image.Resampling.LANCZOS, reducing_gap=2.5)
+    small = drafted.resize((1200, 900), Image.Resampling.LANCZOS, reducing_gap=2.5)
     premultiplied = rgba.convert("RGBa")
     thumb = premultiplied.resize((400, 400), Image.Resampling.LANCZOS, reducing_gap=2.5).convert("RGBA")
     vips_small = pyvips.Image.thumbnail_buffer(jpeg12, 1200, height=TALL).copy_memory()
@@ -78,9 +96,9 @@ def steps(work: str) -> dict[str, list[tuple[str, object]]]:
 
     return {
         "12 MP -> 1200 px JPEG": [
-            ("ours: decode at 1/2 scale (draft)", draft_1200),
-            ("ours: LANCZOS 2000 -> 1200", lambda: half.resize((1200, 900), Image.Resampling.LANCZOS,
-                                                                 reducing_gap=2.5)),
+            ("ours: decode at 3/8 scale (jpeg_load.draft)", draft_1200),
+            ("ours: LANCZOS 1500 -> 1200", lambda: drafted.resize((1200, 900), Image.Resampling.LANCZOS,
+                                                                    reducing_gap=2.5)),
             ("ours: progressive encode q80", lambda: _jpeg(small, progressive=True)),
             ("vips: thumbnail (shrink on load + reduce)",
              lambda: pyvips.Image.thumbnail_buffer(jpeg12, 1200, height=TALL).copy_memory()),
@@ -95,6 +113,19 @@ def steps(work: str) -> dict[str, list[tuple[str, object]]]:
             ("vips: sequential decode to row 2000 + crop", lambda: pyvips.Image.new_from_buffer(
                 jpeg12, "", access="sequential").crop(1500, 1000, 1000, 1000).copy_memory()),
             ("vips: progressive encode q80 of the crop", lambda: vips_box.jpegsave_buffer(Q=80, interlace=True, keep=0)),
+        ],
+        "blur sigma 4 of 1920x1080": [
+            ("ours: decode", decode_1080p),
+            ("ours: blur (the operation, all of its steps)", lambda: blur_op(photo)),
+            (f"ours:   of which reduce by {k}", lambda: photo.reduce(k)),
+            ("ours:   of which Gaussian at the reduced scale", lambda: reduced.filter(
+                blur.ImageFilter.GaussianBlur(0.87))),  # _blur_reduced: sigma 4, k 4
+            ("ours:   of which bilinear scale-up to 1920x1080", lambda: reduced.resize(
+                photo.size, Image.Resampling.BILINEAR, box=(2, 2, 2 + photo.width / k, 2 + photo.height / k))),
+            ("ours: progressive encode q80", lambda: _jpeg(blurred, progressive=True)),
+            ("vips: decode", lambda: pyvips.Image.new_from_buffer(jpeg1080, "", access="sequential").copy_memory()),
+            ("vips: gaussblur 4", lambda: vips_photo.gaussblur(4).copy_memory()),
+            ("vips: progressive encode q80", lambda: vips_blurred.jpegsave_buffer(Q=80, interlace=True, keep=0)),
         ],
         "2000x2000 RGBA PNG -> 400 px": [
             ("ours: PNG decode", png_decode),
