@@ -36,6 +36,15 @@ def _fixture(name: str, work: str) -> bytes:
         return f.read()
 
 
+def _decoded(data: bytes, draft: tuple[int, int] | None = None) -> Image.Image:
+    """`data` decoded (a JPEG at the DCT scale jpeg_load.draft picks for `draft`)."""
+    im = Image.open(io.BytesIO(data))
+    if draft:
+        jpeg_load.draft(im, "RGB", draft)
+    im.load()
+    return im
+
+
 def _jpeg(im: Image.Image, **options) -> bytes:
     out = io.BytesIO()
     im.save(out, "JPEG", quality=80, **options)
@@ -49,33 +58,12 @@ def steps(work: str) -> dict[str, list[tuple[str, object]]]:
     jpeg12, png = _fixture("jpeg_12mp", work), _fixture("png_rgba_2000", work)
     jpeg1080 = _fixture("jpeg_1080p", work)
 
-    def draft_1200():
-        im = Image.open(io.BytesIO(jpeg12))
-        jpeg_load.draft(im, "RGB", (1200, 900))
-        im.load()
-        return im
-
-    def decode_1080p():
-        im = Image.open(io.BytesIO(jpeg1080))
-        im.load()
-        return im
-
     def blur_op(image):
         ctx = RenderContext(image=image, source={}, stack_options={})
         registry.get("blur").apply(ctx, {"sigma": 4})
         return ctx.image
 
-    def full_decode():
-        im = Image.open(io.BytesIO(jpeg12))
-        im.load()
-        return im
-
-    def png_decode():
-        im = Image.open(io.BytesIO(png))
-        im.load()
-        return im
-
-    drafted, rgba, photo = draft_1200(), png_decode(), decode_1080p()
+    drafted, rgba, photo = _decoded(jpeg12, draft=(1200, 900)), _decoded(png), _decoded(jpeg1080)
     k = blur.reduction(photo.size, 4)
     reduced = blur._padded(photo, photo.reduce(k), k, 2)
     blurred = blur_op(photo)
@@ -96,7 +84,7 @@ def steps(work: str) -> dict[str, list[tuple[str, object]]]:
 
     return {
         "12 MP -> 1200 px JPEG": [
-            ("ours: decode at 3/8 scale (jpeg_load.draft)", draft_1200),
+            ("ours: decode at 3/8 scale (jpeg_load.draft)", lambda: _decoded(jpeg12, draft=(1200, 900))),
             ("ours: LANCZOS 1500 -> 1200", lambda: drafted.resize((1200, 900), Image.Resampling.LANCZOS,
                                                                     reducing_gap=2.5)),
             ("ours: progressive encode q80", lambda: _jpeg(small, progressive=True)),
@@ -105,7 +93,7 @@ def steps(work: str) -> dict[str, list[tuple[str, object]]]:
             ("vips: progressive encode q80", lambda: vips_small.jpegsave_buffer(Q=80, interlace=True, keep=0)),
         ],
         "centre crop 1000x1000 of 12 MP": [
-            ("ours: full decode", full_decode),
+            ("ours: full decode", lambda: _decoded(jpeg12)),
             ("ours: decode down to row 2000 (codecs.open_source)",
              lambda: codecs.open_source(jpeg12, top_rows=(4000, 3000, 2000))),
             ("ours: crop 1000x1000", lambda: top.crop((1500, 1000, 2500, 2000))),
@@ -115,7 +103,7 @@ def steps(work: str) -> dict[str, list[tuple[str, object]]]:
             ("vips: progressive encode q80 of the crop", lambda: vips_box.jpegsave_buffer(Q=80, interlace=True, keep=0)),
         ],
         "blur sigma 4 of 1920x1080": [
-            ("ours: decode", decode_1080p),
+            ("ours: decode", lambda: _decoded(jpeg1080)),
             ("ours: blur (the operation, all of its steps)", lambda: blur_op(photo)),
             (f"ours:   of which reduce by {k}", lambda: photo.reduce(k)),
             ("ours:   of which Gaussian at the reduced scale", lambda: reduced.filter(
@@ -128,7 +116,7 @@ def steps(work: str) -> dict[str, list[tuple[str, object]]]:
             ("vips: progressive encode q80", lambda: vips_blurred.jpegsave_buffer(Q=80, interlace=True, keep=0)),
         ],
         "2000x2000 RGBA PNG -> 400 px": [
-            ("ours: PNG decode", png_decode),
+            ("ours: PNG decode", lambda: _decoded(png)),
             ("ours: premultiply", lambda: rgba.convert("RGBa")),
             ("ours: reduce + LANCZOS", lambda: premultiplied.resize((400, 400), Image.Resampling.LANCZOS,
                                                                     reducing_gap=2.5)),
