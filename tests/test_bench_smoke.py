@@ -48,3 +48,20 @@ def test_bench_smoke_runs_every_job_and_implementation(tmp_path):
     assert all(name.startswith("load ") for name in names[len(TARGETS):]) and len(names) > len(TARGETS)
     assert {t["status"] for t in result["targets"]} == {"skipped"}
     assert "Targets" in result["table"]
+
+
+def test_interleaved_timing_alternates_the_order_and_times_each_step():
+    from bench.worker import interleaved
+
+    calls = []
+    steps = {name: (lambda n=name: calls.append(("prepare", n)), lambda _, n=name: calls.append(("timed", n)) or n)
+             for name in ("a", "b")}
+    result = interleaved(steps, n=4)
+
+    timed = [n for kind, n in calls if kind == "timed"]
+    assert timed == ["a", "b", "b", "a", "a", "b", "b", "a"]
+    # Each step's prepare runs right before it, untimed.
+    assert all(calls[i] == ("prepare", calls[i + 1][1]) for i in range(0, len(calls), 2))
+    for name in ("a", "b"):
+        medians, last = result[name]
+        assert last == name and len(medians["repeats_ms"]) == 4 and medians["ms"] >= 0
