@@ -167,7 +167,7 @@ def summarize(samples: list[dict]) -> dict:
     for job, impls in grouped.items():
         for impl, rows in impls.items():
             entry = {"n": len(rows)}
-            for metric in ("ms", "cpu_ms", "peak_mb", "child_peak_rss_mb"):
+            for metric in ("ms", "cpu_ms", "steady_ms", "steady_cpu_ms", "peak_mb", "child_peak_rss_mb"):
                 values = [r[metric] for r in rows if r.get(metric) is not None]
                 if values:
                     entry[metric] = {"median": statistics.median(values), "min": min(values), "max": max(values),
@@ -192,6 +192,9 @@ def _verdict(measured: float | None, limit: float, check: bool) -> str:
     return "PASS" if measured <= limit else "FAIL"
 
 
+CPU_METRIC = {"ms": "cpu_ms", "steady_ms": "steady_cpu_ms"}
+
+
 def evaluate(summary: dict, state: dict, check: bool) -> list[dict]:
     """Each target on the medians of this run: `status` from wall time (or memory), `cpu_status`
     from the same ratio of CPU-time medians (steadier when other processes compete for the CPUs)."""
@@ -203,7 +206,8 @@ def evaluate(summary: dict, state: dict, check: bool) -> list[dict]:
         if t.den is not None:
             den = median_of(summary, t.den, t.metric)
             measured = value / den if value is not None and den else None
-            cpu_num, cpu_den = median_of(summary, t.num, "cpu_ms"), median_of(summary, t.den, "cpu_ms")
+            cpu_metric = CPU_METRIC[t.metric]
+            cpu_num, cpu_den = median_of(summary, t.num, cpu_metric), median_of(summary, t.den, cpu_metric)
             cpu_ratio = cpu_num / cpu_den if cpu_num is not None and cpu_den else None
         else:
             measured, unit = value, "MB"
@@ -227,10 +231,12 @@ def _fmt_ratio(a, b):
 
 
 def tables(summary: dict, targets: list[dict], jobs: list) -> str:
-    lines = ["Render jobs: median wall time in ms, each a fresh process, warm-up excluded. "
-             "cpu = the same ratio of median CPU times;", "peak = RSS above the baseline in MB (10^6 B).", ""]
+    lines = ["Render jobs: median wall time in ms of the first render in a fresh process, warm-up excluded. "
+             "cpu = the same ratio of median CPU times;", "steady = ours/vips of a later render in the same "
+             "process (wall, cpu); peak = RSS above the baseline in MB (10^6 B).", ""]
     head = (f"{'job':<16} {'output':>9} {'ours':>7} {'http':>7} {'pillow':>7} {'pyvips':>7} "
-            f"{'ours/vips':>9} {'(cpu)':>6} {'ours/pil':>8} {'http/ours':>9} {'peak ours':>9} {'peak vips':>9}")
+            f"{'ours/vips':>9} {'(cpu)':>6} {'steady':>6} {'(cpu)':>6} {'ours/pil':>8} {'http/ours':>9} "
+            f"{'peak ours':>9} {'peak vips':>9}")
     lines += [head, "-" * len(head)]
     for job in jobs:
         if job.kind != "render":
@@ -241,9 +247,13 @@ def tables(summary: dict, targets: list[dict], jobs: list) -> str:
         out = (s.get("ours") or {}).get("out") or {}
         size = "x".join(map(str, out.get("size", []))) or "-"
         pk = {i: median_of(summary, (job.name, i), "peak_mb") for i in ("ours", "pyvips")}
+        st = {(i, k): median_of(summary, (job.name, i), k) for i in ("ours", "pyvips")
+              for k in ("steady_ms", "steady_cpu_ms")}
         lines.append(f"{job.name:<16} {size:>9} {_fmt_ms(m['ours']):>7} {_fmt_ms(m['http']):>7} "
                      f"{_fmt_ms(m['pillow']):>7} {_fmt_ms(m['pyvips']):>7} {_fmt_ratio(m['ours'], m['pyvips']):>9} "
                      f"{_fmt_ratio(cpu['ours'], cpu['pyvips']):>6} "
+                     f"{_fmt_ratio(st['ours', 'steady_ms'], st['pyvips', 'steady_ms']):>6} "
+                     f"{_fmt_ratio(st['ours', 'steady_cpu_ms'], st['pyvips', 'steady_cpu_ms']):>6} "
                      f"{_fmt_ratio(m['ours'], m['pillow']):>8} {_fmt_ratio(m['http'], m['ours']):>9} "
                      f"{_fmt_ms(pk['ours']):>9} {_fmt_ms(pk['pyvips']):>9}")
     lines += ["", "Other measurements: median wall ms (median CPU ms)", ""]

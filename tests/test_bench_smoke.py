@@ -31,6 +31,7 @@ def test_bench_smoke_runs_every_job_and_implementation(tmp_path):
             assert entry["n"] == 1 and entry["ms"]["median"] > 0, (job.name, impl)
             if job.kind == "render":
                 assert entry["out"]["bytes"] > 0 and "peak_mb" in entry, (job.name, impl)
+                assert entry["steady_ms"]["median"] > 0 and entry["steady_cpu_ms"]["median"] > 0, (job.name, impl)
     assert result["output_checks"] == []  # every implementation made the same kind of output as ours
     # The throughput test (bench/load.py): ours always, thumbor only where it is installed (make bench).
     load = result["load"]

@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 
 from chalicelib.errors import BadRequest, NotFound, RokkaError, http_error
-from chalicelib.render import codecs, formats_jxl, inspect, limits, pipeline, signing, stackdef, url
+from chalicelib.render import allocator, codecs, formats_jxl, inspect, limits, pipeline, signing, stackdef, url
 from chalicelib.render.context import RenderResources
 from chalicelib.services import stats
 from chalicelib.services.cache import CACHE_CONTROL, RenderCache
@@ -54,6 +54,7 @@ class Renderer:
         self.max_output_pixels = max_output_pixels
         self.render_timeout = render_timeout  # seconds; None: no limit
         limits.configure_pillow(images.max_source_pixels)
+        allocator.keep_freed_memory()  # a warm process reuses the last render's pages
 
     def handle(self, path: str, query_string: str = "", headers: dict | None = None) -> RenderResult:
         """Render and answer; errors become rokka's error JSON with a short cache lifetime."""
