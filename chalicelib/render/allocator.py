@@ -13,7 +13,8 @@ malloc arena (chunks above 32 MB, such as a progressive JPEG encoder's coefficie
 still mmap'd and returned). glibc makes up to 8 arenas per core for threads, so the arenas are
 limited to ARENA_MAX (as libvips-based servers do with MALLOC_ARENA_MAX=2): measured with 8
 threads x 4 large renders in one process, the idle RSS afterwards was 173-264 MB with these
-settings, 278-310 MB with glibc's defaults and 486-560 MB with the thresholds alone. A Lambda renders one request at a time (one arena); the local server is threaded.
+settings, 278-310 MB with glibc's defaults and 486-560 MB with the thresholds alone. A Lambda
+renders one request at a time (one arena); the local server is threaded.
 """
 from __future__ import annotations
 
