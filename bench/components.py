@@ -58,15 +58,17 @@ def steps(work: str) -> dict[str, list[tuple[str, object]]]:
     jpeg12, png = _fixture("jpeg_12mp", work), _fixture("png_rgba_2000", work)
     jpeg1080 = _fixture("jpeg_1080p", work)
 
+    drafted, rgba, photo = _decoded(jpeg12, draft=(1200, 900)), _decoded(png), _decoded(jpeg1080)
+    k = blur.reduction(photo.size, 4)
+    photo_draft = _decoded(jpeg1080, draft=blur.draft_size(photo.size, {"sigma": 4}))  # 1/k DCT scale
+    reduced = blur._padded(photo_draft, photo_draft, 1, 2)
+
     def blur_op(image):
-        ctx = RenderContext(image=image, source={}, stack_options={})
+        ctx = RenderContext(image=image, source={}, stack_options={}, size_before_draft=photo.size)
         registry.get("blur").apply(ctx, {"sigma": 4})
         return ctx.image
 
-    drafted, rgba, photo = _decoded(jpeg12, draft=(1200, 900)), _decoded(png), _decoded(jpeg1080)
-    k = blur.reduction(photo.size, 4)
-    reduced = blur._padded(photo, photo.reduce(k), k, 2)
-    blurred = blur_op(photo)
+    blurred = blur_op(photo_draft)
     vips_photo = pyvips.Image.new_from_buffer(jpeg1080, "").copy_memory()
     vips_blurred = vips_photo.gaussblur(4).copy_memory()
     top = codecs.open_source(jpeg12, top_rows=(4000, 3000, 2000))[0]
@@ -103,9 +105,10 @@ def steps(work: str) -> dict[str, list[tuple[str, object]]]:
             ("vips: progressive encode q80 of the crop", lambda: vips_box.jpegsave_buffer(Q=80, interlace=True, keep=0)),
         ],
         "blur sigma 4 of 1920x1080": [
-            ("ours: decode", lambda: _decoded(jpeg1080)),
-            ("ours: blur (the operation, all of its steps)", lambda: blur_op(photo)),
-            (f"ours:   of which reduce by {k}", lambda: photo.reduce(k)),
+            (f"ours: decode at 1/{k} DCT scale (blur.draft_size)",
+             lambda: _decoded(jpeg1080, draft=blur.draft_size(photo.size, {"sigma": 4}))),
+            ("ours: blur of that decode (all of its steps)", lambda: blur_op(photo_draft)),
+            ("ours:   of which the border", lambda: blur._padded(photo_draft, photo_draft, 1, 2)),
             ("ours:   of which Gaussian at the reduced scale", lambda: reduced.filter(
                 blur.ImageFilter.GaussianBlur(0.87))),  # _blur_reduced: sigma 4, k 4
             ("ours:   of which bilinear scale-up to 1920x1080", lambda: reduced.resize(

@@ -43,7 +43,7 @@ from PIL import Image
 
 from chalicelib.errors import BadRequest
 from chalicelib.limits import MAX_ANIMATION_PIXELS  # frames x pixels of one animation
-from chalicelib.operations import crop, resize
+from chalicelib.operations import blur, crop, resize
 from chalicelib.render import codecs, formats_output, formats_vector, formats_video, limits, optim
 from chalicelib.render.context import RenderContext
 
@@ -59,22 +59,25 @@ class Rendered:
     loop: int | None
 
 
+def _first_pixel_operation(operations: list):
+    """(spec, options) of the first operation that touches pixels, or None."""
+    return next(((spec, opts) for spec, opts in operations if spec.name not in PIXEL_FREE_OPERATIONS), None)
+
+
 def _first_resize(operations: list):
-    for spec, opts in operations:
-        if spec.name == "resize":
-            return opts
-        if spec.name not in PIXEL_FREE_OPERATIONS:
-            return None
-    return None
+    first = _first_pixel_operation(operations)
+    return first[1] if first is not None and first[0].name == "resize" else None
 
 
 def draft_size(operations: list, source_size: tuple[int, int], dpr: float) -> tuple[int, int] | None:
-    """When the first operation is a resize, the size it will produce (for JPEG shrink-on-load)."""
-    opts = _first_resize(operations)
-    if opts is None:
+    """The size JPEG shrink-on-load may decode at: when the first pixel operation is a resize,
+    the size it will produce; a blur that runs at a reduced scale, that scale (blur.draft_size)."""
+    first = _first_pixel_operation(operations)
+    if first is None or first[0].name not in ("resize", "blur"):
         return None
-    target = resize.target_size(source_size, opts, dpr)
-    return target if target[0] < source_size[0] and target[1] < source_size[1] else None
+    spec, opts = first
+    target = resize.target_size(source_size, opts, dpr) if spec.name == "resize" else blur.draft_size(source_size, opts)
+    return target if target and target[0] < source_size[0] and target[1] < source_size[1] else None
 
 
 def _first_crop(operations: list, source: dict):

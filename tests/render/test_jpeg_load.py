@@ -1,4 +1,5 @@
-"""JPEG shrink-on-load (the DCT scale, including libjpeg's 3/8) and crop-on-load (top rows only)."""
+"""JPEG shrink-on-load (the DCT scale, including libjpeg's 3/8; for a first resize or blur) and
+crop-on-load (top rows only)."""
 from __future__ import annotations
 
 import io
@@ -10,7 +11,7 @@ from PIL import Image, ImageDraw
 
 from chalicelib.render import codecs, jpeg_load, pipeline
 from chalicelib.operations import registry
-from tests.image_helpers import saved
+from tests.image_helpers import run, saved
 
 
 def photo_like(w: int, h: int, mode: str = "RGB") -> Image.Image:
@@ -94,6 +95,23 @@ def test_a_render_resizes_from_the_three_eighths_decode():
     out = Image.open(io.BytesIO(body))
     assert fmt == "png" and out.size == (250, 188)
     assert psnr(out, reference(data, (250, 188))) > 35
+
+
+def test_a_render_that_starts_with_a_blur_decodes_a_rotated_jpeg_at_the_blur_scale(monkeypatch):
+    upright = photo_like(1024, 768)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = saved(upright.transpose(Image.Transpose.ROTATE_90), "JPEG", quality=92, exif=exif)
+    requests = []
+    monkeypatch.setattr(jpeg_load, "draft", lambda im, mode, request, real=jpeg_load.draft: (
+        requests.append(request), real(im, mode, request)))
+    source = {"width": 1024, "height": 768, "format": "jpg"}
+    operations = [(registry.get("blur"), {"sigma": 4, "radius": 0})]
+    body, _ = pipeline.render_pixels(data, source, operations, {}, "png", 10 ** 8)
+    out = Image.open(io.BytesIO(body))
+    assert requests == [(192, 256)]  # 1/4 of the stored (sideways) size
+    assert out.size == (1024, 768)
+    assert psnr(out, run("blur", codecs.open_source(data)[0], sigma=4)) > 35
 
 
 @pytest.mark.parametrize("kw", [{}, {"progressive": True}])
