@@ -45,12 +45,34 @@ CREATE TABLE IF NOT EXISTS counters (org TEXT NOT NULL, name TEXT NOT NULL, peri
 """
 
 
+MAX_IDLE_CONNECTIONS = 16
+
+
+class _Held:
+    """A thread's connection in its threading.local: when the thread ends, the local's values
+    are dropped and the connection goes to the idle list (or is closed when that is full)."""
+
+    __slots__ = ("conn", "idle")
+
+    def __init__(self, conn: sqlite3.Connection, idle: list):
+        self.conn, self.idle = conn, idle
+
+    def __del__(self):
+        if self.conn.in_transaction:  # never after `transaction()`; a bare BEGIN left open
+            self.conn.close()
+        elif len(self.idle) < MAX_IDLE_CONNECTIONS:
+            self.idle.append(self.conn)
+        else:
+            self.conn.close()
+
+
 class Database:
     """Thread-local SQLite connections to one file."""
 
     def __init__(self, path: str):
         self.path = path
         self._local = threading.local()
+        self._idle: list[sqlite3.Connection] = []  # connections of threads that have ended
         conn = self.conn()
         conn.executescript(SCHEMA)  # executescript manages its own transaction
         # Data directories made before aliases existed lack the column.
@@ -60,14 +82,20 @@ class Database:
         conn.execute("CREATE INDEX IF NOT EXISTS render_index_alias ON render_index (org, alias)")
 
     def conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=30000")
-            self._local.conn = conn
-        return conn
+        """This thread's connection. The local server runs each HTTP connection on a new thread,
+        so a connection goes back to `_idle` when its thread ends and the next thread takes it:
+        opening one (connect, pragmas, schema read) cost ~0.3 ms of every request."""
+        held = getattr(self._local, "held", None)
+        if held is None:
+            try:
+                conn = self._idle.pop()  # atomic under the GIL, as append
+            except IndexError:
+                conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA busy_timeout=30000")
+            held = self._local.held = _Held(conn, self._idle)
+        return held.conn
 
     @contextmanager
     def transaction(self):
