@@ -58,16 +58,17 @@ class _Held:
         self.conn, self.idle = conn, idle
 
     def __del__(self):
-        if self.conn.in_transaction:  # never after `transaction()`; a bare BEGIN left open
-            self.conn.close()
-        elif len(self.idle) < MAX_IDLE_CONNECTIONS:
-            self.idle.append(self.conn)
-        else:
-            self.conn.close()
+        try:
+            if not self.conn.in_transaction and len(self.idle) < MAX_IDLE_CONNECTIONS:
+                self.idle.append(self.conn)  # (in a transaction only after a bare BEGIN left open)
+            else:
+                self.conn.close()
+        except Exception:  # noqa: BLE001 - a closed connection, or interpreter shutdown
+            pass
 
 
 class Database:
-    """Thread-local SQLite connections to one file."""
+    """SQLite connections to one file: one per thread, handed on to later threads."""
 
     def __init__(self, path: str):
         self.path = path
