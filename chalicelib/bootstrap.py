@@ -16,6 +16,7 @@ from chalicelib.services.org_options import OrgOptions
 from chalicelib.services.sign_url import UrlSigner
 from chalicelib.services.stats import Stats
 from chalicelib.services.tokens import ApiTokens
+from chalicelib.services.reduced_decodes import ReducedDecodes
 from chalicelib.services.render import Renderer
 from chalicelib.services.retention import Retention
 from chalicelib.services.search import Search
@@ -95,7 +96,8 @@ def build(cfg: Settings) -> Services:
         images=images,
         stacks=Stacks(storage, cache, cfg.max_operations),
         renderer=Renderer(storage, cache, images, cfg.max_operations, cfg.max_output_pixels,
-                          cfg.render_timeout_seconds),
+                          cfg.render_timeout_seconds,
+                          ReducedDecodes(storage.originals) if cfg.reduced_decodes else None),
         uploads=DirectUploads(storage, images, cfg.max_upload_bytes),
         changes=ImageChanges(images),
         search=(search := Search(images)),

@@ -105,6 +105,8 @@ class Settings:
     # Video sources (render/formats_video.py): longest duration, and width x height x frame rate.
     max_video_seconds: float
     max_video_pixels_per_second: int
+    # Keep what renders decode at a reduced DCT scale beside the original (services/reduced_decodes.py).
+    reduced_decodes: bool = True
     # GET /sourceimages/{org}/download: most original bytes per zip (on AWS the Lambda payload limit).
     max_zip_bytes: int = limits.DEFAULT_MAX_ZIP_BYTES_AWS
 
@@ -140,6 +142,7 @@ def settings() -> Settings:
         max_video_seconds=_float("MAX_VIDEO_SECONDS", limits.DEFAULT_MAX_VIDEO_SECONDS),
         max_video_pixels_per_second=_int("MAX_VIDEO_PIXELS_PER_SECOND", limits.DEFAULT_MAX_VIDEO_PIXELS_PER_SECOND),
         jwt_secret=os.environ.get("JWT_SECRET") or derived_secret(os.environ.get("KEY_PEPPER", DEV_PEPPER), "jwt"),
+        reduced_decodes=_bool("REDUCED_DECODES", storage == "local"),
         max_zip_bytes=_int("DOWNLOAD_MAX_ZIP_BYTES", limits.DEFAULT_MAX_ZIP_BYTES_AWS if storage == "aws"
                             else limits.DEFAULT_MAX_ZIP_BYTES_LOCAL),
     )

@@ -49,3 +49,8 @@ class RenderResources:
         self.render_stack = render_stack
         # Called once with the decoded source (after shrink-on-load) before the operations run.
         self.on_source = on_source
+        # A kept decode of the source at the scale this render's shrink-on-load asks for:
+        # `reduced_decode()` gives (image, size before the draft) or None, and a render that had
+        # to decode passes its result to `keep_reduced_decode(image, before)` (reduced_decodes.py).
+        self.reduced_decode: Callable[[], tuple | None] | None = None
+        self.keep_reduced_decode: Callable[[Image.Image, tuple[int, int]], None] | None = None

@@ -13,6 +13,19 @@ from PIL import Image
 THREE_EIGHTHS = 3  # the scale denominator that libjpeg-turbo decodes at 3/8
 
 
+def decoded_size(size: tuple[int, int], request: tuple[int, int]) -> tuple[int, int]:
+    """The size `draft` decodes a single-scan-tile JPEG of `size` at for `request` (Pillow's
+    choice of 1/8, 1/4, 1/2 or 1/1, then 3/8 in place of 1/2). Symmetric in width and height, so
+    upright sizes give the upright result."""
+    ratio = min(size[0] // request[0], size[1] // request[1])
+    scale = next(s for s in (8, 4, 2, 1) if ratio >= s)
+    if scale == 2:
+        three_eighths = (-(-size[0] * 3 // 8), -(-size[1] * 3 // 8))
+        if three_eighths[0] >= request[0] and three_eighths[1] >= request[1]:
+            return three_eighths
+    return (-(-size[0] // scale), -(-size[1] // scale))
+
+
 def draft(im: Image.Image, mode: str, request: tuple[int, int]) -> None:
     """Shrink-on-load of an opened JPEG (`im`, not loaded): the smallest DCT scale whose output
     still covers `request` (width, height); 3/8 where it covers and 1/2 is the next choice."""

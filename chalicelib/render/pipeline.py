@@ -92,6 +92,20 @@ def _first_crop(operations: list, source: dict):
     return None
 
 
+def _decoded_source(data: bytes, draft: tuple[int, int] | None, resources) -> tuple:
+    """codecs.open_source(data, draft), or the kept decode of it (resources.reduced_decode); a
+    decode at a reduced scale is handed to resources.keep_reduced_decode (decode errors surface
+    here first, as a 400, not inside it)."""
+    kept = resources.reduced_decode() if resources is not None and resources.reduced_decode else None
+    if kept is not None:
+        return kept
+    image, before = codecs.open_source(data, draft)
+    if before is not None and resources is not None and resources.keep_reduced_decode:
+        image.load()
+        resources.keep_reduced_decode(image, before)
+    return image, before
+
+
 def check_output_size(size: tuple[int, int], max_pixels: int) -> None:
     if size[0] * size[1] > max_pixels:
         raise BadRequest(f"The result would be {size[0]}x{size[1]} pixels, more than the limit of {max_pixels}.")
@@ -155,7 +169,7 @@ def _render(data: bytes, source: dict, operations: list, options: dict, max_outp
         if first_crop:
             image, before = codecs.open_source(data, None, top_rows=(*size, first_crop[1][3]))
         else:
-            image, before = codecs.open_source(data, draft_size(operations, size, dpr))
+            image, before = _decoded_source(data, draft_size(operations, size, dpr), resources)
         if first_crop and image.size in (size, (size[0], first_crop[1][3])):
             # The stack starts with a crop whose box is known before decoding: it is cut here,
             # and a JPEG was decoded down to the crop's last row only (codecs.open_source).

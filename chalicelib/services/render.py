@@ -14,6 +14,7 @@ from chalicelib.render import allocator, codecs, formats_jxl, inspect, limits, p
 from chalicelib.render.context import RenderResources
 from chalicelib.services import stats
 from chalicelib.services.cache import CACHE_CONTROL, RenderCache
+from chalicelib.services.reduced_decodes import ReducedDecodes
 from chalicelib.services.sourceimages import SourceImages, original_key
 from chalicelib.storage.ports import Storage
 from chalicelib.limits import MAX_STACK_NESTING
@@ -41,7 +42,8 @@ class RenderResult:
 
 class Renderer:
     def __init__(self, storage: Storage, cache: RenderCache, images: SourceImages,
-                 max_operations: int, max_output_pixels: int, render_timeout: float | None = None):
+                 max_operations: int, max_output_pixels: int, render_timeout: float | None = None,
+                 reduced: ReducedDecodes | None = None):
         from chalicelib.services.aliases import Aliases
         from chalicelib.services.remote_images import RemoteImages
 
@@ -53,6 +55,7 @@ class Renderer:
         self.max_operations = max_operations
         self.max_output_pixels = max_output_pixels
         self.render_timeout = render_timeout  # seconds; None: no limit
+        self.reduced = reduced  # kept reduced decodes of JPEG originals; None: every render decodes
         limits.configure_pillow(images.max_source_pixels)
         allocator.keep_freed_memory()  # a warm process reuses the last render's pages
 
@@ -124,9 +127,11 @@ class Renderer:
         else:
             if image.width * image.height > self.images.max_source_pixels:  # the limit was lowered since
                 raise BadRequest(f"The source image has more than {self.images.max_source_pixels} pixels.")
+            resources = self._resources(req.org, image, data, headers)
+            self._offer_reduced_decode(resources, image, operations, options)
             with limits.guard(self.render_timeout):
                 body, fmt = pipeline.render_pixels(data, image.to_dict(), operations, options, fmt,
-                                                   self.max_output_pixels, self._resources(req.org, image, data, headers),
+                                                   self.max_output_pixels, resources,
                                                    transparency_format(req, options))
             content_type = codecs.OUTPUT_FORMATS[fmt][1]
         extra = dict(vary)
@@ -189,6 +194,13 @@ class Renderer:
             chain.append((name, ops))
             name = base_options.get("basestack")
         return [op for _, ops in reversed(chain) for op in ops]
+
+    def _offer_reduced_decode(self, resources: RenderResources, image, operations: list, options: dict) -> None:
+        key = self.reduced.key_for(image, operations, options) if self.reduced is not None else None
+        if key is not None:
+            size = (image.width, image.height)
+            resources.reduced_decode = lambda: self.reduced.load(key, size)
+            resources.keep_reduced_decode = lambda decoded, before: self.reduced.save(key, decoded, before)
 
     def _resources(self, org: str, image, data: bytes, headers: dict, depth: int = 0) -> RenderResources:
         """Loaders for operations that use other images or stacks of the same organization."""

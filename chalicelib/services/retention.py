@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from chalicelib.models import SourceImage
+from chalicelib.services.reduced_decodes import ReducedDecodes
 from chalicelib.storage.ports import Storage, original_key
 from chalicelib.limits import RESTORE_DAYS
 
@@ -37,5 +38,6 @@ class Retention:
                 self.storage.images.purge(org, image.hash)
                 if not self.storage.images.by_binary_hash(org, image.binary_hash):
                     self.storage.originals.delete(original_key(org, image.binary_hash))
+                    ReducedDecodes(self.storage.originals).delete_all(org, image.binary_hash)
                 purged += 1
         return purged

@@ -15,6 +15,7 @@ from chalicelib.models import SourceImage, now_iso
 from chalicelib.render import codecs, faces, formats_video, inspect, integrity, limits, optimize
 from chalicelib.services import fetch, metadata, stats
 from chalicelib.services.cache import RenderCache
+from chalicelib.services.reduced_decodes import ReducedDecodes
 from chalicelib.services.retention import expired
 from chalicelib.storage.ports import Storage, original_key  # noqa: F401 - original_key re-exported
 
@@ -212,6 +213,7 @@ class SourceImages:
         try:
             if not self.storage.images.by_binary_hash(org, binary_hash):
                 self.storage.originals.delete(key)
+                ReducedDecodes(self.storage.originals).delete_all(org, binary_hash)
         except Exception:  # noqa: BLE001 - the caller re-raises the original failure
             logging.getLogger("rokka").warning("could not remove the unused original %s", key, exc_info=True)
 

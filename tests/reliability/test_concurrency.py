@@ -70,8 +70,10 @@ def server(local_server):
 
 
 def originals_on_disk(server, org: str) -> list:
+    """The originals' files (not temp files, not the reduced decodes kept beside them)."""
     root = server.data_dir / "originals" / org
-    return [p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".tmp-")]
+    return [p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".tmp-")
+            and ".decoded-" not in p.name]
 
 
 def post_image(server, data: bytes, session=None, name="x.jpg"):
