@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 
-from chalicelib.render import decoded, jpeg_load, pipeline
+from chalicelib.render import decoded, jpeg_load
 from chalicelib.storage.ports import BlobStore, original_key
 
 SUFFIX = ".decoded-"
@@ -35,6 +35,8 @@ class ReducedDecodes:
     def key_for(self, image, operations: list, options: dict) -> str | None:
         """Where the decode a render of `image` (a SourceImage) with these operations needs is
         kept, when it may be kept: a JPEG whose first pixel operation decodes it at a DCT scale."""
+        from chalicelib.render import pipeline  # not at import: the API Lambda imports this module
+
         if image.format != "jpg" or image.animated:
             return None
         size = (image.width, image.height)
@@ -50,7 +52,11 @@ class ReducedDecodes:
     def load(self, key: str, source_size: tuple[int, int]):
         """(image, size before the draft) kept under `key`, or None (also for a blob that does not
         read back as a decode of this source)."""
-        blob = self.originals.get(key)
+        try:
+            blob = self.originals.get(key)
+        except Exception:  # noqa: BLE001 - an unreadable store only costs this render a decode
+            logging.getLogger("rokka").warning("reading a reduced decode failed: %s", key, exc_info=True)
+            return None
         kept = decoded.loads(blob) if blob else None
         return kept if kept is not None and kept[1] == tuple(source_size) else None
 

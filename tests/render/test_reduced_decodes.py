@@ -67,7 +67,7 @@ def count_decodes(monkeypatch) -> list:
     ("resize-width-100", "resize-width-55--options-dpr-2"),  # 1/8 (128x96) for 100 and 110 px
     ("blur-sigma-4", "blur-sigma-5"),  # the reduced-scale blur's 1/4
 ])
-@pytest.mark.parametrize("fmt", ["jpg", "png", "webp"])
+@pytest.mark.parametrize("fmt", ["jpg", "png", "webp", "avif", "gif"])
 def test_a_later_render_reads_the_kept_decode_and_gives_the_same_bytes(kept, monkeypatch, first, later, fmt):
     svc, item = kept
     render(svc.renderer, f"/acme/dynamic/{first}/{item['hash']}.{fmt}")
@@ -87,6 +87,25 @@ def test_renders_that_decode_above_a_quarter_of_the_size_keep_nothing(kept):
                 "rotate-angle-90", "crop-width-100-height-100", "blur-sigma-1"):
         render(svc.renderer, f"/acme/dynamic/{ops}/{item['hash']}.jpg")
     assert kept_keys(svc, item) == []
+
+
+def test_an_unreadable_store_costs_a_decode_not_the_render(kept, monkeypatch):
+    svc, item = kept
+    render(svc.renderer, f"/acme/dynamic/resize-width-200/{item['hash']}.jpg")
+
+    class Unreadable:  # the originals store, failing for the kept decodes only
+        def get(self, key):
+            if reduced_decodes.SUFFIX in key:
+                raise OSError("store unavailable")
+            return svc.storage.originals.get(key)
+
+        def __getattr__(self, name):
+            return getattr(svc.storage.originals, name)
+
+    monkeypatch.setattr(svc.renderer, "reduced", reduced_decodes.ReducedDecodes(Unreadable()))
+    calls = count_decodes(monkeypatch)
+    render(svc.renderer, f"/acme/dynamic/resize-width-221/{item['hash']}.jpg")
+    assert len(calls) == 1
 
 
 def test_a_damaged_kept_decode_is_decoded_again_and_replaced(kept, monkeypatch):
