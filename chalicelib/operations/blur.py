@@ -27,6 +27,7 @@ import math
 from PIL import Image, ImageFilter
 
 from chalicelib.operations.base import Option, OperationSpec
+from chalicelib.render import jpeg_load
 
 OPTIONS = {
     "sigma": Option("number", default=4, minimum=0, maximum=100,
@@ -71,14 +72,14 @@ def draft_size(source_size: tuple[int, int], opts: dict) -> tuple[int, int] | No
     factor = reduction(source_size, opts["sigma"]) if opts["sigma"] > 0 else 1
     if factor == 1:
         return None
-    return (-(-source_size[0] // factor), -(-source_size[1] // factor))
+    return jpeg_load.scaled(source_size, 1, factor)
 
 
 def _draft_scale(size: tuple[int, int], decoded: tuple[int, int]) -> int | None:
     """How many times smaller than `size` a drafted decode is: 1, or the DCT scale's
     denominator 2, 4 or 8 (libjpeg rounds the scaled size up); None for anything else."""
     for scale in (1, 2, 4, 8):
-        if decoded == (-(-size[0] // scale), -(-size[1] // scale)):
+        if decoded == jpeg_load.scaled(size, 1, scale):
             return scale
     return None
 

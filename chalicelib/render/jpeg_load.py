@@ -13,6 +13,11 @@ from PIL import Image
 THREE_EIGHTHS = 3  # the scale denominator that libjpeg-turbo decodes at 3/8
 
 
+def scaled(size: tuple[int, int], numerator: int, denominator: int) -> tuple[int, int]:
+    """`size` at the DCT scale numerator/denominator, rounded up as libjpeg does (jdiv_round_up)."""
+    return (-(-size[0] * numerator // denominator), -(-size[1] * numerator // denominator))
+
+
 def decoded_size(size: tuple[int, int], request: tuple[int, int]) -> tuple[int, int]:
     """The size `draft` decodes a single-scan-tile JPEG of `size` at for `request` (Pillow's
     choice of 1/8, 1/4, 1/2 or 1/1, then 3/8 in place of 1/2). Symmetric in width and height, so
@@ -20,10 +25,10 @@ def decoded_size(size: tuple[int, int], request: tuple[int, int]) -> tuple[int, 
     ratio = min(size[0] // request[0], size[1] // request[1])
     scale = next(s for s in (8, 4, 2, 1) if ratio >= s)
     if scale == 2:
-        three_eighths = (-(-size[0] * 3 // 8), -(-size[1] * 3 // 8))
+        three_eighths = scaled(size, 3, 8)
         if three_eighths[0] >= request[0] and three_eighths[1] >= request[1]:
             return three_eighths
-    return (-(-size[0] // scale), -(-size[1] // scale))
+    return scaled(size, 1, scale)
 
 
 def draft(im: Image.Image, mode: str, request: tuple[int, int]) -> None:
@@ -33,7 +38,7 @@ def draft(im: Image.Image, mode: str, request: tuple[int, int]) -> None:
     im.draft(mode, request)
     if im.decoderconfig[:1] != (2,) or len(im.tile) != 1:
         return
-    size = (-(-width * 3 // 8), -(-height * 3 // 8))  # libjpeg's jdiv_round_up(width * 3, 8)
+    size = scaled((width, height), 3, 8)
     if size[0] < request[0] or size[1] < request[1]:
         return
     im._size = size

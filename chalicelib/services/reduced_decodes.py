@@ -44,7 +44,7 @@ class ReducedDecodes:
         if request is None:
             return None
         reduced = jpeg_load.decoded_size(size, request)
-        thumbnail_scales = [(-(-size[0] // s), -(-size[1] // s)) for s in KEPT_SCALES]
+        thumbnail_scales = [jpeg_load.scaled(size, 1, s) for s in KEPT_SCALES]
         if reduced not in thumbnail_scales or reduced[0] * reduced[1] * 3 > decoded.MAX_BYTES:
             return None
         return key(image.organization, image.binary_hash, reduced)
