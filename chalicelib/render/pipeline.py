@@ -119,10 +119,19 @@ def _check_animation(contexts: list) -> None:
                              f"more than the limit of {MAX_ANIMATION_PIXELS}.")
 
 
+def _source_hook(spec):
+    return getattr(sys.modules.get(getattr(spec.apply, "__module__", "")), "prepare_source", None)
+
+
+def has_source_hooks(operations: list) -> bool:
+    """Whether an operation edits the original bytes before decoding (see the module doc)."""
+    return any(_source_hook(spec) is not None for spec, _ in operations)
+
+
 def prepare_source(data: bytes, source: dict, operations: list) -> bytes:
     """Run the operations' source hooks (e.g. svgdynamic) over the original bytes."""
     for spec, opts in operations:
-        hook = getattr(sys.modules.get(getattr(spec.apply, "__module__", "")), "prepare_source", None)
+        hook = _source_hook(spec)
         if hook is not None:
             data = hook(data, source, opts)
     return data

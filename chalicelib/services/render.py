@@ -116,10 +116,14 @@ class Renderer:
             keys = [k["key"] for k in (org.signing_keys if org else []) if k.get("key")]
             signing.verify(req, host_path(path), query_string, keys)
 
-        data = entropy.data if entropy.data is not None else self._original(req, image)
         if image.format in ("ttf", "otf") and not options.get("source_file"):
             raise BadRequest("Fonts are used by the text operation; they cannot be rendered.")
         fmt = negotiated_format(req, options)
+        kept = None if options.get("source_file") or fmt == "svg" else self._kept_decode(image, operations, options)
+        # With a kept decode the pixels need no original; a composition of this image loads it then.
+        data = entropy.data
+        if data is None and (kept is None or kept.decode is None or pipeline.has_source_hooks(operations)):
+            data = self._original(req, image)
         if fmt == "jxl":
             formats_jxl.lossless_by_default(image.format, options)
         if options.get("source_file"):
@@ -127,10 +131,13 @@ class Renderer:
         else:
             if image.width * image.height > self.images.max_source_pixels:  # the limit was lowered since
                 raise BadRequest(f"The source image has more than {self.images.max_source_pixels} pixels.")
-            resources = self._resources(req.org, image, data, headers)
-            self._offer_reduced_decode(resources, image, operations, options)
+            own = data if data is not None else (lambda: self._original(req, image))
+            resources = self._resources(req.org, image, own, headers)
+            if kept is not None:
+                resources.reduced_decode = lambda: kept.decode
+                resources.keep_reduced_decode = lambda decoded, before: self.reduced.save(kept.key, decoded, before)
             with limits.guard(self.render_timeout):
-                body, fmt = pipeline.render_pixels(data, image.to_dict(), operations, options, fmt,
+                body, fmt = pipeline.render_pixels(data or b"", image.to_dict(), operations, options, fmt,
                                                    self.max_output_pixels, resources,
                                                    transparency_format(req, options))
             content_type = codecs.OUTPUT_FORMATS[fmt][1]
@@ -195,15 +202,15 @@ class Renderer:
             name = base_options.get("basestack")
         return [op for _, ops in reversed(chain) for op in ops]
 
-    def _offer_reduced_decode(self, resources: RenderResources, image, operations: list, options: dict) -> None:
+    def _kept_decode(self, image, operations: list, options: dict) -> _Kept | None:
+        """Where this render's reduced decode is kept, and the decode when it is (services/reduced_decodes.py)."""
         key = self.reduced.key_for(image, operations, options) if self.reduced is not None else None
-        if key is not None:
-            size = (image.width, image.height)
-            resources.reduced_decode = lambda: self.reduced.load(key, size)
-            resources.keep_reduced_decode = lambda decoded, before: self.reduced.save(key, decoded, before)
+        return None if key is None else _Kept(key, self.reduced.load(key, (image.width, image.height)))
 
-    def _resources(self, org: str, image, data: bytes, headers: dict, depth: int = 0) -> RenderResources:
-        """Loaders for operations that use other images or stacks of the same organization."""
+    def _resources(self, org: str, image, data, headers: dict, depth: int = 0) -> RenderResources:
+        """Loaders for operations that use other images or stacks of the same organization.
+        `data` is the image's original, or a function that loads it (when the render itself needs
+        no bytes: its decode was kept)."""
 
         def load_bytes(ref: str) -> bytes:
             other = self.images.resolve(org, ref)
@@ -223,7 +230,7 @@ class Renderer:
                 raise NotFound(f"Stack {name} not found.")
             defn = stackdef.StackDefinition(stack.operations, stack.options, stack.expressions, stack.variables)
             sub = url.RenderRequest(org=org, stack=name, variables=dict(variables or {}))
-            target, target_data = image, data
+            target, target_data = image, data() if callable(data) else data
             if image_ref:
                 target, target_data = self.images.resolve(org, image_ref), load_bytes(image_ref)
             props = image_properties(target)
@@ -340,6 +347,12 @@ def _error(exc: BaseException, where: str) -> RenderResult:
     cache_control = ERROR_CACHE_CONTROL if status < 500 else "no-store"
     return RenderResult(status, json.dumps(body).encode(),
                         {"Content-Type": "application/json", "Cache-Control": cache_control})
+
+
+@dataclass
+class _Kept:
+    key: str
+    decode: tuple | None  # (image, size before the draft) when kept, else None
 
 
 class _Entropy:

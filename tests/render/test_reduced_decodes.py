@@ -174,3 +174,29 @@ def test_the_bytes_round_trip_exactly():
 @pytest.mark.parametrize("blob", [b"", b"RKDECODED1\n\x00\x00\x00\x05{}", b"not a decode"])
 def test_other_bytes_do_not_load(blob):
     assert decoded.loads(blob) is None
+
+
+def reads_of(svc, monkeypatch) -> list[str]:
+    keys, real = [], svc.storage.originals.get
+    monkeypatch.setattr(svc.storage.originals, "get", lambda key: (keys.append(key), real(key))[1])
+    return keys
+
+
+def test_a_render_from_a_kept_decode_does_not_read_the_original(kept, monkeypatch):
+    svc, item = kept
+    render(svc.renderer, f"/acme/dynamic/resize-width-200/{item['hash']}.jpg")
+    reads = reads_of(svc, monkeypatch)
+    render(svc.renderer, f"/acme/dynamic/resize-width-240/{item['hash']}.jpg")
+    assert [k for k in reads if reduced_decodes.SUFFIX not in k] == []  # only the kept decode
+    render(svc.renderer, f"/acme/dynamic/resize-width-800/{item['hash']}.jpg")  # no kept decode: the original
+    assert [k for k in reads if reduced_decodes.SUFFIX not in k] != []
+
+
+def test_a_composition_of_the_same_image_loads_the_original_it_needs(kept, api_any):
+    svc, item = kept
+    r = api_any.call("PUT", "/stacks/acme/small?overwrite=true", [{"name": "resize", "options": {"width": 60}}])
+    assert r.status_code in (200, 201), r.body
+    render(svc.renderer, f"/acme/dynamic/resize-width-200/{item['hash']}.png")
+    path = f"/acme/dynamic/resize-width-230--composition-secondary_stack-small/{item['hash']}.png"
+    body = render(svc.renderer, path)
+    assert body == render(without_reduced(svc, item), path)
