@@ -8,8 +8,9 @@ the source or less, a reduced-scale blur) asks for the decode at that size
 serves them all, and the render is byte-identical to one from the JPEG (render/decoded.py keeps
 pixels and info exactly).
 The decodes go when the original goes (`delete_all`). On by default with the local storage;
-`REDUCED_DECODES=on` enables it on AWS too (one more S3 read per render, one more write per
-first render of a scale, against the decode it saves: not measured on AWS yet).
+`REDUCED_DECODES=on` enables it on AWS too: the first render of a scale pays an S3 read that
+finds nothing and a write; later ones read the decode instead of the original (the render service
+then reads no original). Not measured on AWS yet.
 """
 from __future__ import annotations
 
